@@ -1,0 +1,27 @@
+/**
+ * Why an ELF file could not be read. `code` is stable (tools branch on it); the message names the
+ * file and the problem in words a person can act on.
+ */
+export type ElfErrorCode =
+  /** Not an ELF file at all (no `\x7fELF` magic): a script, a text file, a linker script. */
+  | 'ELF_NOT_ELF'
+  /** The file ends before a structure the headers say is there. */
+  | 'ELF_TRUNCATED'
+  /** A header field points somewhere impossible (an offset outside the file, an address no segment maps). */
+  | 'ELF_CORRUPT'
+  /** A valid ELF file of a kind we do not decode (unknown class or byte order). */
+  | 'ELF_UNSUPPORTED'
+  /** The file could not be opened or read (missing, a directory, permissions, a symlink loop). */
+  | 'ELF_IO';
+
+export class ElfError extends Error {
+  override readonly name = 'ElfError';
+  constructor(
+    readonly code: ElfErrorCode,
+    readonly path: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${path}: ${problem}`, options);
+  }
+}

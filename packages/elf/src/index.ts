@@ -1,0 +1,15 @@
+/**
+ * @dit/elf: the parts of an ELF file that dynamic loaders read (header, PT_INTERP, the dynamic
+ * section), read with a few small reads so that a 100 MB library costs a few kilobytes of I/O.
+ */
+export { DF_1, DT, EM, ET, PT } from './constants.js';
+export { type ElfErrorCode, ElfError } from './errors.js';
+export { isElfMagic, parseElf, readElfHeaderSync, readElfSync } from './read.js';
+export type {
+  DynamicDependency,
+  DynamicSection,
+  ElfFile,
+  ElfHeader,
+  ElfKind,
+  ProgramHeader,
+} from './types.js';
