@@ -13,7 +13,11 @@ export function tempDir(prefix = 'dit-test-'): { path: string; cleanup: () => vo
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export type TreeEntry = string | Uint8Array | { symlink: string } | { mode: number; content: string | Uint8Array };
+export type TreeEntry =
+  | string
+  | Uint8Array
+  | { symlink: string }
+  | { mode: number; content: string | Uint8Array };
 
 /** Writes a tree of files and symlinks under `root` (`{ 'a/b.txt': 'x', 'lib': { symlink: 'usr/lib' } }`). */
 export function writeTree(root: string, tree: Record<string, TreeEntry>): void {
@@ -73,6 +77,10 @@ export function programSource(calls: string[] = []): string {
 }
 
 /** Runs a command and returns its stdout; throws with stderr on failure. */
-export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): string {
   return execFileSync(command, args, { ...options, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }

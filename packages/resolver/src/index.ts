@@ -1,0 +1,26 @@
+/**
+ * @dit/resolver: which shared libraries a program loads, decided the way glibc's ld.so or musl's
+ * loader decides it, without running anything. See README.md for the rules it follows.
+ */
+export { type CpuProfile, hostCpuProfile, X86_64_HWCAPS, x86ProfileForLevel } from './cpu.js';
+export { ResolveError, type ResolveErrorCode } from './errors.js';
+export {
+  abiCacheFlags,
+  type LdCache,
+  type LdCacheEntry,
+  LdCacheError,
+  libcmp,
+  lookupLdCache,
+  parseLdCache,
+} from './ld-cache.js';
+export { type GlibcFacts, type LoaderFacts, loaderFamily, type MuslFacts } from './loader-facts.js';
+export { createResolver, type Resolver, resolve } from './resolve.js';
+export { type Lookup, RootFs, type SymlinkHop } from './root-fs.js';
+export type {
+  FoundBy,
+  LoadFailure,
+  MissingLibrary,
+  Resolution,
+  ResolvedLibrary,
+  ResolveOptions,
+} from './types.js';

@@ -1,0 +1,73 @@
+import { type ElfFile, ElfError } from '@dit/elf';
+import { describeLookupError } from './describe.js';
+import { ResolveError } from './errors.js';
+import { type MainProgram, resolveGlibc } from './glibc.js';
+import { defaultGlibcInterpreter, loaderFacts, loaderFamily } from './loader-facts.js';
+import { resolveMusl } from './musl.js';
+import { Session } from './session.js';
+import type { Resolution, ResolveOptions } from './types.js';
+
+export interface Resolver {
+  /**
+   * Which files the loader would load for `file` (a path inside the root, or relative to `cwd`).
+   * Throws {@link ResolveError} when `file` itself is unusable; what the loader would not find is data.
+   */
+  resolve(file: string): Resolution;
+}
+
+/**
+ * A resolver whose caches (parsed ELF files, ld.so.cache, directory lookups) are shared by every
+ * call: resolving thousands of programs reads each library once.
+ */
+export function createResolver(options: ResolveOptions = {}): Resolver {
+  const session = new Session(options);
+  return { resolve: (file) => resolveWith(session, file) };
+}
+
+/** Resolves one file. For many files, {@link createResolver} shares the work between them. */
+export function resolve(file: string, options: ResolveOptions = {}): Resolution {
+  return createResolver(options).resolve(file);
+}
+
+function resolveWith(session: Session, file: string): Resolution {
+  const lookup = session.fs.lookup(file, session.cwd);
+  if (lookup.error !== null) throw new ResolveError('RESOLVE_BAD_INPUT', file, describeLookupError(lookup.error));
+  if (lookup.type !== 'file') {
+    throw new ResolveError('RESOLVE_BAD_INPUT', file, lookup.type === 'directory' ? 'is a directory' : 'is not a regular file');
+  }
+  let elf: ElfFile;
+  try {
+    elf = session.elf(lookup.realPath!);
+  } catch (error) {
+    if (error instanceof ElfError) throw new ResolveError('RESOLVE_BAD_INPUT', file, error.problem, { cause: error });
+    throw error;
+  }
+  const base = { file, fileLinks: lookup.links, missing: [], failure: null };
+  if (elf.kind === 'relocatable' || elf.kind === 'other') {
+    throw new ResolveError('RESOLVE_BAD_INPUT', file, `not a program or shared library (ELF type ${elf.header.type})`);
+  }
+  if (elf.kind === 'static' || elf.kind === 'static-pie') {
+    return { ...base, loader: 'static', interpreter: null, interpreterLinks: [], interpreterRealPath: null, libraries: [] };
+  }
+
+  const interpreter = elf.interpreter ?? defaultGlibcInterpreter(elf.header.class, elf.header.machine);
+  const interpreterLookup = session.fs.lookup(interpreter, session.cwd);
+  const facts = loaderFacts(session.fs, interpreter, elf.header.class, elf.header.machine);
+  const main: MainProgram = { path: file, lookup, elf };
+  const result = facts.family === 'musl' ? resolveMusl(session, facts, main) : resolveGlibc(session, facts, main);
+  const missing = [...result.missing];
+  // The kernel opens PT_INTERP itself; without it the program cannot start at all.
+  if (elf.interpreter !== null && interpreterLookup.error !== null) {
+    missing.unshift({ name: elf.interpreter, neededBy: file });
+  }
+  return {
+    ...base,
+    loader: loaderFamily(interpreter) === 'unknown' ? 'unknown' : facts.family,
+    interpreter: elf.interpreter,
+    interpreterLinks: interpreterLookup.links,
+    interpreterRealPath: interpreterLookup.realPath,
+    libraries: result.libraries,
+    missing,
+    failure: result.failure,
+  };
+}

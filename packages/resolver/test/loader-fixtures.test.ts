@@ -1,0 +1,300 @@
+/**
+ * One layout per loader rule, built here with gcc and musl-gcc, resolved by us and judged by the
+ * real loader (glibc's ld.so in trace mode, musl's `--list`), and where the loader cannot run for
+ * the case (another CPU level, a foreign root's cache formats) by the rule itself.
+ */
+import { copyFileSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createResolver, type Resolution, type ResolveOptions, RootFs, resolve, x86ProfileForLevel } from '@dit/resolver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile, programSource, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
+import { loaderTrace } from '../../../test-support/ld-trace.mjs';
+
+const temp = tempDir('dit-resolver-');
+const T = temp.path;
+afterAll(() => temp.cleanup());
+
+/** Builds lib<name>.so in `dir` with SONAME lib<name>.so (or `soname`), linked against `links`. */
+function lib(dir: string, name: string, options: { soname?: string; links?: string[]; flags?: string[]; file?: string } = {}) {
+  const links = options.links ?? [];
+  return compile(sharedLibrarySource(name, links.map((l) => l.replace(/^lib|\.so.*$/g, ''))), join(dir, options.file ?? `lib${name}.so`), {
+    flags: ['-shared', `-Wl,-soname,${options.soname ?? `lib${name}.so`}`, ...links.flatMap((l) => [`-L${T}/link`, `-l:${l}`]), ...(options.flags ?? [])],
+  });
+}
+
+/** A program calling `calls`, linked against the named libraries found in T/link. */
+function program(path: string, needed: string[], flags: string[] = [], compiler: 'gcc' | 'musl-gcc' = 'gcc') {
+  return compile(programSource(needed.map((l) => l.replace(/^lib|\.so.*$/g, ''))), path, {
+    compiler,
+    flags: [`-L${T}/link`, `-Wl,-rpath-link,${T}/link`, ...needed.map((l) => `-l:${l}`), ...flags],
+  });
+}
+
+/** Link-time copies: the linker needs each library somewhere; the runtime layout is separate. */
+function linkStub(name: string, soname = name) {
+  lib(join(T, 'link'), name.replace(/^lib|\.so.*$/g, ''), { soname, file: name });
+}
+
+/** Real path of a path inside `root`, following absolute links inside it (realpath would leave the root). */
+function realInRoot(root: string, path: string): string {
+  if (root === '/') return realpathSync(path);
+  const real = new RootFs(root).lookup(path).realPath;
+  if (real === null) throw new Error(`${path} does not exist in ${root}`);
+  return join(root, real);
+}
+
+function oracleSet(file: string, options: { libraryPath?: string; root?: string } = {}) {
+  const trace = loaderTrace(file, options) as { libraries: { name: string; path: string | null }[]; error: string | null; status: number };
+  const found = new Set<string>();
+  const missing = new Set<string>();
+  for (const library of trace.libraries) {
+    if (library.path === null) missing.add(library.name);
+    else found.add(realInRoot(options.root ?? '/', library.path));
+  }
+  return { found, missing, fatal: trace.status === 127 && trace.libraries.length === 0, error: trace.error };
+}
+
+function ourSet(resolution: Resolution, root = '/') {
+  return {
+    found: new Set(resolution.libraries.filter((l) => l.realPath !== null).map((l) => realInRoot(root, l.realPath!))),
+    missing: new Set(resolution.missing.map((m) => m.name)),
+    fatal: resolution.failure !== null,
+  };
+}
+
+/** Resolve with us and with the loader; both must agree. Returns our resolution for further checks. */
+function agree(file: string, options: ResolveOptions & { libraryPath?: string } = {}): Resolution {
+  const ours = resolve(file, options);
+  const theirs = oracleSet(file, { libraryPath: options.libraryPath as string | undefined, root: options.root });
+  const mine = ourSet(ours, options.root);
+  expect({ found: [...mine.found].sort(), missing: [...mine.missing].sort(), fatal: mine.fatal }).toEqual({
+    found: [...theirs.found].sort(),
+    missing: [...theirs.missing].sort(),
+    fatal: theirs.fatal,
+  });
+  return ours;
+}
+
+const pathOf = (resolution: Resolution, name: string) => resolution.libraries.find((l) => l.name === name)?.path ?? null;
+
+beforeAll(() => {
+  for (const name of ['liba.so', 'libb.so', 'libc2.so', 'libq.so.1', 'libdep.so', 'libh.so', 'libw.so', 'libnothere.so.1', 'libfoo.so', 'libg.so', 'libcached.so']) {
+    linkStub(name);
+  }
+  // liba needs libb: the grandchild for RPATH-inheritance cases.
+  lib(join(T, 'link'), 'a', { links: ['libb.so'] });
+});
+
+describe('glibc search rules, judged by ld.so', () => {
+  it('DT_RPATH of the loader chain is inherited by the children', () => {
+    lib(join(T, 'rp/dir'), 'a', { links: ['libb.so'] });
+    lib(join(T, 'rp/dir'), 'b');
+    const main = program(join(T, 'rp/main'), ['liba.so'], [`-Wl,--disable-new-dtags,-rpath,${T}/rp/dir`]);
+    const ours = agree(main);
+    expect(pathOf(ours, 'libb.so')).toBe(`${T}/rp/dir/libb.so`);
+    expect(ours.libraries.find((l) => l.name === 'libb.so')?.foundBy).toBe('rpath');
+  });
+
+  it('DT_RUNPATH is not inherited: the grandchild is not found', () => {
+    lib(join(T, 'runp/dir'), 'a', { links: ['libb.so'] });
+    lib(join(T, 'runp/dir'), 'b');
+    const main = program(join(T, 'runp/main'), ['liba.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/runp/dir`]);
+    const ours = agree(main);
+    expect(ours.missing.map((m) => m.name)).toEqual(['libb.so']);
+    expect(ours.missing[0]?.neededBy).toBe(`${T}/runp/dir/liba.so`);
+  });
+
+  it('$ORIGIN of the program is its real directory, even when run through a symlink', () => {
+    lib(join(T, 'orig/app/lib'), 'dep');
+    program(join(T, 'orig/app/bin/main'), ['libdep.so'], ['-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib']);
+    mkdirSync(join(T, 'orig/elsewhere'), { recursive: true });
+    symlinkSync('../app/bin/main', join(T, 'orig/elsewhere/main'));
+    const ours = resolve(join(T, 'orig/elsewhere/main'));
+    expect(pathOf(ours, 'libdep.so')).toBe(`${T}/orig/app/bin/../lib/libdep.so`);
+    agree(realpathSync(join(T, 'orig/elsewhere/main')));
+  });
+
+  it("a library's $ORIGIN is the directory it was opened from, symlinks not resolved", () => {
+    // x/lib/libq.so.1 -> ../../y/real/libq.so.1, RUNPATH $ORIGIN/../dep: the loader searches x/lib/../dep.
+    lib(join(T, 'lo/y/real'), 'q', { soname: 'libq.so.1', file: 'libq.so.1', links: ['libdep.so'], flags: ['-Wl,--enable-new-dtags,-rpath,$ORIGIN/../dep'] });
+    lib(join(T, 'lo/x/dep'), 'dep');
+    mkdirSync(join(T, 'lo/x/lib'), { recursive: true });
+    symlinkSync('../../y/real/libq.so.1', join(T, 'lo/x/lib/libq.so.1'));
+    const main = program(join(T, 'lo/main'), ['libq.so.1'], [`-Wl,--enable-new-dtags,-rpath,${T}/lo/x/lib`]);
+    const ours = agree(main);
+    expect(pathOf(ours, 'libdep.so')).toBe(`${T}/lo/x/lib/../dep/libdep.so`);
+    const libq = ours.libraries.find((l) => l.name === 'libq.so.1')!;
+    expect(libq.realPath).toBe(`${T}/lo/y/real/libq.so.1`);
+    expect(libq.links).toEqual([{ path: `${T}/lo/x/lib/libq.so.1`, target: '../../y/real/libq.so.1' }]);
+  });
+
+  it('$LIB expands to the multiarch directory on Debian', () => {
+    lib(join(T, 'dl/lib/x86_64-linux-gnu'), 'dep');
+    const main = program(join(T, 'dl/main'), ['libdep.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/dl/$LIB`]);
+    const ours = agree(main);
+    expect(pathOf(ours, 'libdep.so')).toBe(`${T}/dl/lib/x86_64-linux-gnu/libdep.so`);
+  });
+
+  it('a name is satisfied by an already loaded SONAME, with no file of that name', () => {
+    // libfoo.so has SONAME libfoo.so.1; libg needs libfoo.so.1, which exists only as that SONAME.
+    lib(join(T, 'so/dir'), 'foo', { soname: 'libfoo.so.1' });
+    lib(join(T, 'so/dir'), 'g', { links: [] , flags: [`-L${T}/so/dir`, '-l:libfoo.so'] });
+    const main = program(join(T, 'so/main'), ['libfoo.so', 'libg.so'], [`-Wl,--disable-new-dtags,-rpath,${T}/so/dir`]);
+    const ours = agree(main);
+    expect(ours.missing).toEqual([]);
+    expect(ours.libraries.filter((l) => l.realPath === `${T}/so/dir/libfoo.so`)).toHaveLength(1);
+  });
+
+  it('a candidate of the wrong class is skipped, and the next directory is searched', () => {
+    compile('int w(void){return 32;}', join(T, 'wc/d32/libw.so'), { flags: ['-shared', '-m32', '-nostdlib', '-Wl,-soname,libw.so'] });
+    lib(join(T, 'wc/d64'), 'w');
+    const main = program(join(T, 'wc/main'), ['libw.so'], [`-Wl,--disable-new-dtags,-rpath,${T}/wc/d32:${T}/wc/d64`]);
+    const ours = agree(main);
+    expect(pathOf(ours, 'libw.so')).toBe(`${T}/wc/d64/libw.so`);
+  });
+
+  it('garbage in a search directory is fatal, as the loader makes it', () => {
+    mkdirSync(join(T, 'gb/bad'), { recursive: true });
+    writeFileSync(join(T, 'gb/bad/libw.so'), 'INPUT(-lc)\n/* a linker script, not an ELF file */\n'.repeat(3));
+    lib(join(T, 'gb/good'), 'w');
+    const main = program(join(T, 'gb/main'), ['libw.so'], [`-Wl,--disable-new-dtags,-rpath,${T}/gb/bad:${T}/gb/good`]);
+    const ours = agree(main);
+    expect(ours.failure?.message).toBe('invalid ELF header');
+    expect(ours.failure?.path).toBe(`${T}/gb/bad/libw.so`);
+  });
+
+  it('glibc-hwcaps subdirectories win on a CPU that supports them, and not on an older one', () => {
+    lib(join(T, 'hw/dir/glibc-hwcaps/x86-64-v2'), 'h');
+    lib(join(T, 'hw/dir'), 'h');
+    const main = program(join(T, 'hw/main'), ['libh.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/hw/dir`]);
+    const ours = agree(main);
+    expect(pathOf(ours, 'libh.so')).toBe(`${T}/hw/dir/glibc-hwcaps/x86-64-v2/libh.so`);
+    const baseline = resolve(main, { cpu: x86ProfileForLevel(0) });
+    expect(pathOf(baseline, 'libh.so')).toBe(`${T}/hw/dir/libh.so`);
+  });
+
+  it('LD_LIBRARY_PATH comes before RUNPATH, and an empty element means the working directory', () => {
+    lib(join(T, 'llp/first'), 'dep');
+    lib(join(T, 'llp/second'), 'dep');
+    const main = program(join(T, 'llp/main'), ['libdep.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/llp/second`]);
+    const ours = agree(main, { libraryPath: `${T}/llp/first` });
+    expect(pathOf(ours, 'libdep.so')).toBe(`${T}/llp/first/libdep.so`);
+    expect(pathOf(agree(main), 'libdep.so')).toBe(`${T}/llp/second/libdep.so`);
+  });
+
+  it('missing libraries are listed with who needed them', () => {
+    const main = program(join(T, 'miss/main'), ['libnothere.so.1']);
+    const ours = agree(main);
+    expect(ours.missing).toEqual([{ name: 'libnothere.so.1', neededBy: main }]);
+    expect(ours.libraries.find((l) => l.name === 'libnothere.so.1')?.path).toBeNull();
+  });
+
+  it('a real program: the same as the loader, with the interpreter reached through its symlink', () => {
+    const ours = agree('/usr/bin/ls');
+    expect(ours.interpreter).toBe('/lib64/ld-linux-x86-64.so.2');
+    expect(ours.interpreterLinks.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a foreign root', () => {
+  const R = join(T, 'root');
+  const hostLibDir = '/lib/x86_64-linux-gnu';
+  beforeAll(() => {
+    // A merged-/usr root with the same layout as Debian's, built from the host's own libc.
+    mkdirSync(join(R, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
+    mkdirSync(join(R, 'usr/lib64'), { recursive: true });
+    mkdirSync(join(R, 'usr/bin'), { recursive: true });
+    mkdirSync(join(R, 'etc'), { recursive: true });
+    symlinkSync('usr/lib', join(R, 'lib'));
+    symlinkSync('usr/lib64', join(R, 'lib64'));
+    symlinkSync('usr/bin', join(R, 'bin'));
+    for (const name of ['libc.so.6', 'ld-linux-x86-64.so.2']) copyFileSync(join(hostLibDir, name), join(R, 'usr/lib/x86_64-linux-gnu', name));
+    // An absolute symlink, as Debian ships it: it must be followed inside the root.
+    symlinkSync('/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', join(R, 'usr/lib64/ld-linux-x86-64.so.2'));
+    lib(join(R, 'opt/extra'), 'cached');
+    // A link that points at a host file: inside the root it leads nowhere.
+    symlinkSync('/usr/lib/x86_64-linux-gnu/libz.so.1', join(R, 'usr/lib/x86_64-linux-gnu/libescape.so'));
+    writeFileSync(join(R, 'etc/ld.so.conf'), '/opt/extra\n');
+    program(join(R, 'usr/bin/prog'), ['libcached.so']);
+    compile('int main(void){return 0;}', join(R, 'usr/bin/escape'), { flags: [`-L${T}/link`, '-Wl,--no-as-needed', `-l:libfoo.so`, '-Wl,--as-needed'] });
+  });
+
+  for (const format of ['new', 'compat', 'old'] as const) {
+    it(`reads an ld.so.cache in the ${format} format (written by ldconfig -r), like the loader in a chroot`, () => {
+      run('/sbin/ldconfig', ['-r', R, '-c', format]);
+      const ours = agree('/usr/bin/prog', { root: R });
+      expect(pathOf(ours, 'libcached.so')).toBe('/opt/extra/libcached.so');
+      expect(ours.libraries.find((l) => l.name === 'libcached.so')?.foundBy).toBe('cache');
+      expect(ours.interpreterRealPath).toBe('/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
+      expect(ours.interpreterLinks).toEqual([
+        { path: '/lib64', target: 'usr/lib64' },
+        { path: '/usr/lib64/ld-linux-x86-64.so.2', target: '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' },
+        { path: '/lib', target: 'usr/lib' },
+      ]);
+    });
+  }
+
+  it('never reaches the host: every path stays inside the root', () => {
+    run('/sbin/ldconfig', ['-r', R]);
+    const resolver = createResolver({ root: R });
+    const ours = resolver.resolve('/usr/bin/prog');
+    for (const library of ours.libraries) {
+      expect(realpathSync(join(R, library.realPath!)).startsWith(`${R}/`)).toBe(true);
+    }
+    const escape = resolver.resolve('/usr/bin/escape');
+    expect(escape.missing.map((m) => m.name)).toEqual(['libfoo.so']);
+  });
+
+  it('ignores the cache when asked, like --inhibit-cache: libraries only the cache knows go missing', () => {
+    run('/sbin/ldconfig', ['-r', R]);
+    const ours = resolve('/usr/bin/prog', { root: R, useCache: false });
+    expect(ours.missing.map((m) => m.name)).toEqual(['libcached.so']);
+  });
+});
+
+describe('musl rules, judged by musl', () => {
+  function muslOracle(file: string, env: Record<string, string> = {}) {
+    let out = '';
+    try {
+      out = run('/lib/ld-musl-x86_64.so.1', ['--list', file], { env: { ...env }, cwd: '/' });
+    } catch (error) {
+      out = String((error as { stdout?: string }).stdout ?? '') + String((error as { stderr?: string }).stderr ?? '');
+    }
+    const found = new Set<string>();
+    const missing = new Set<string>();
+    for (const line of out.split('\n')) {
+      const ok = /^\t(\S+) => (\S+) \(0x/.exec(line);
+      if (ok) found.add(realpathSync(ok[2]!));
+      const lost = /Error loading shared library (\S+?):/.exec(line);
+      if (lost) missing.add(lost[1]!);
+    }
+    return { found, missing };
+  }
+  function agreeMusl(file: string, libraryPath?: string): Resolution {
+    const ours = resolve(file, { libraryPath });
+    const theirs = muslOracle(file, libraryPath ? { LD_LIBRARY_PATH: libraryPath } : {});
+    const mine = ourSet(ours);
+    expect({ found: [...mine.found].sort(), missing: [...mine.missing].sort() }).toEqual({
+      found: [...theirs.found].sort(),
+      missing: [...theirs.missing].sort(),
+    });
+    return ours;
+  }
+
+  it('reserved names resolve to musl itself, and RUNPATH is inherited', () => {
+    compile(sharedLibrarySource('a', ['b']), join(T, 'musl/dir/liba.so'), { compiler: 'musl-gcc', flags: ['-shared', `-L${T}/link`, '-l:libb.so', '-Wl,-soname,liba.so'] });
+    compile(sharedLibrarySource('b'), join(T, 'musl/dir/libb.so'), { compiler: 'musl-gcc', flags: ['-shared', '-Wl,-soname,libb.so'] });
+    const main = program(join(T, 'musl/main'), ['liba.so'], ['-lm', `-Wl,--enable-new-dtags,-rpath,$ORIGIN/dir`], 'musl-gcc');
+    const ours = agreeMusl(main);
+    expect(ours.loader).toBe('musl');
+    expect(pathOf(ours, 'libb.so')).toBe(`${T}/musl/dir/libb.so`);
+    expect(pathOf(ours, 'libc.so')).toBe('/lib/ld-musl-x86_64.so.1');
+  });
+
+  it('LD_LIBRARY_PATH comes first, and a missing library is named', () => {
+    compile(sharedLibrarySource('dep'), join(T, 'musl/llp/libdep.so'), { compiler: 'musl-gcc', flags: ['-shared', '-Wl,-soname,libdep.so'] });
+    const main = program(join(T, 'musl/main2'), ['libdep.so', 'libnothere.so.1'], [], 'musl-gcc');
+    const ours = agreeMusl(main, `${T}/musl/llp`);
+    expect(ours.missing.map((m) => m.name)).toEqual(['libnothere.so.1']);
+  });
+});
