@@ -19,7 +19,16 @@ export interface SyntheticElf {
   baseAddress?: number;
 }
 
-const DT = { NULL: 0, NEEDED: 1, STRTAB: 5, STRSZ: 10, SONAME: 14, RPATH: 15, RUNPATH: 29, FLAGS_1: 0x6ffffffb };
+const DT = {
+  NULL: 0,
+  NEEDED: 1,
+  STRTAB: 5,
+  STRSZ: 10,
+  SONAME: 14,
+  RPATH: 15,
+  RUNPATH: 29,
+  FLAGS_1: 0x6ffffffb,
+};
 
 export function buildElf(spec: SyntheticElf): Uint8Array {
   const wide = spec.class === 64;
@@ -72,7 +81,8 @@ export function buildElf(spec: SyntheticElf): Uint8Array {
   u16(wide ? 58 : 46, wide ? 64 : 40);
 
   const programs: { type: number; offset: number; filesz: number }[] = [];
-  if (spec.interpreter !== undefined) programs.push({ type: 3, offset: interpOffset, filesz: interpBytes.length });
+  if (spec.interpreter !== undefined)
+    programs.push({ type: 3, offset: interpOffset, filesz: interpBytes.length });
   programs.push({ type: 1, offset: 0, filesz: size });
   programs.push({ type: 2, offset: dynamicOffset, filesz: dynamic.length * dynSize });
   programs.forEach((program, index) => {

@@ -89,7 +89,11 @@ export function readDynamic(
   let readString = (_offset: number, _what: string): string => '';
   if (needsStrings) {
     if (strtab === null) {
-      throw new ElfError('ELF_CORRUPT', source.path, 'the dynamic section names strings but has no DT_STRTAB');
+      throw new ElfError(
+        'ELF_CORRUPT',
+        source.path,
+        'the dynamic section names strings but has no DT_STRTAB',
+      );
     }
     const strtabOffset = addressToOffset(source, programs, strtab);
     const tableSize = strsz ?? source.size - strtabOffset;
@@ -152,7 +156,8 @@ function readTableString(
     end = chunk.indexOf(0);
   }
   if (end < 0) {
-    const reason = chunk.length < limit ? 'runs past the end of the file' : `is not NUL-terminated within ${limit} bytes`;
+    const reason =
+      chunk.length < limit ? 'runs past the end of the file' : `is not NUL-terminated within ${limit} bytes`;
     throw new ElfError('ELF_CORRUPT', source.path, `${what} at string table offset ${offset} ${reason}`);
   }
   return decoder.decode(chunk.subarray(0, end));

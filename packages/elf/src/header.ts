@@ -20,7 +20,11 @@ export function readHeaders(source: ByteSource): { header: ElfHeader; programs: 
     throw new ElfError('ELF_NOT_ELF', source.path, 'not an ELF file (no \\x7fELF magic at the start)');
   }
   if (ident.length < 16) {
-    throw new ElfError('ELF_TRUNCATED', source.path, `file too short for an ELF header (${source.size} bytes)`);
+    throw new ElfError(
+      'ELF_TRUNCATED',
+      source.path,
+      `file too short for an ELF header (${source.size} bytes)`,
+    );
   }
   const elfClass = ident[4] === ELFCLASS32 ? 32 : ident[4] === ELFCLASS64 ? 64 : null;
   if (elfClass === null) {
@@ -28,7 +32,11 @@ export function readHeaders(source: ByteSource): { header: ElfHeader; programs: 
   }
   const byteOrder = ident[5] === ELFDATA2LSB ? 'little' : ident[5] === ELFDATA2MSB ? 'big' : null;
   if (byteOrder === null) {
-    throw new ElfError('ELF_UNSUPPORTED', source.path, `unknown ELF byte order ${ident[5]} (expected 1 or 2)`);
+    throw new ElfError(
+      'ELF_UNSUPPORTED',
+      source.path,
+      `unknown ELF byte order ${ident[5]} (expected 1 or 2)`,
+    );
   }
   const raw = source.read(0, EHDR_SIZE[elfClass], 'the ELF file header');
   // elfy decodes the header's geometry; it mislabels the e_ident bytes (OSABI is byte 7), which we

@@ -1,22 +1,28 @@
-import { truncateSync, writeFileSync, readFileSync, symlinkSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildElf } from '../../../test-support/elf-builder.js';
 import { compile, programSource, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
+import { readDynamic } from './dynamic.js';
 import { ElfError } from './errors.js';
+import { readHeaders } from './header.js';
 import { parseElf, readElfSync } from './read.js';
 import { FileSource } from './source.js';
-import { readHeaders } from './header.js';
-import { readDynamic } from './dynamic.js';
 
 const temp = tempDir('dit-elf-');
 afterAll(() => temp.cleanup());
 const at = (name: string) => join(temp.path, name);
 
 /** What binutils' readelf says: the independent oracle for every file below. */
-function readelfDynamic(path: string): { needed: string[]; soname: string | null; rpath: string | null; runpath: string | null } {
+function readelfDynamic(path: string): {
+  needed: string[];
+  soname: string | null;
+  rpath: string | null;
+  runpath: string | null;
+} {
   const out = run('readelf', ['-dW', path]);
-  const pick = (label: string) => [...out.matchAll(new RegExp(`${label}: \\[([^\\]]*)\\]`, 'g'))].map((m) => m[1]!);
+  const pick = (label: string) =>
+    [...out.matchAll(new RegExp(`${label}: \\[([^\\]]*)\\]`, 'g'))].map((m) => m[1]!);
   return {
     needed: pick('Shared library'),
     soname: pick('Library soname')[0] ?? null,
@@ -42,8 +48,12 @@ describe('real files built by gcc and musl-gcc', () => {
     compile(programSource(), at('static-pie'), { flags: ['-static-pie'] });
     compile(programSource(), at('musl-dynamic'), { compiler: 'musl-gcc' });
     compile(programSource(), at('musl-static'), { compiler: 'musl-gcc', flags: ['-static'] });
-    compile('int f(void){return 1;}', at('lib32.so'), { flags: ['-shared', '-m32', '-nostdlib', '-Wl,-soname,lib32.so.7'] });
-    compile('int f(void){return 1;}', at('nodeflib.so'), { flags: ['-shared', '-Wl,-z,nodefaultlib', '-lm'] });
+    compile('int f(void){return 1;}', at('lib32.so'), {
+      flags: ['-shared', '-m32', '-nostdlib', '-Wl,-soname,lib32.so.7'],
+    });
+    compile('int f(void){return 1;}', at('nodeflib.so'), {
+      flags: ['-shared', '-Wl,-z,nodefaultlib', '-lm'],
+    });
   });
 
   it.each(['libdep.so', 'pie', 'nopie', 'musl-dynamic', 'lib32.so', 'nodeflib.so', 'static-pie'])(
@@ -72,7 +82,14 @@ describe('real files built by gcc and musl-gcc', () => {
 
   it('reads the header fields the loader checks', () => {
     const elf = readElfSync(at('pie'));
-    expect(elf.header).toMatchObject({ class: 64, byteOrder: 'little', machine: 62, type: 3, version: 1, identVersion: 1 });
+    expect(elf.header).toMatchObject({
+      class: 64,
+      byteOrder: 'little',
+      machine: 62,
+      type: 3,
+      version: 1,
+      identVersion: 1,
+    });
     expect(elf.header.identPaddingIsZero).toBe(true);
     const lib32 = readElfSync(at('lib32.so'));
     expect(lib32.header).toMatchObject({ class: 32, machine: 3 });
@@ -131,7 +148,11 @@ describe('synthetic files in every class and byte order, checked by readelf', ()
     expect(elf.dynamic?.runpath).toBe(oracle.runpath);
     expect(elf.dynamic?.flags1).toBe(0x800);
     expect(elf.interpreter).toBe(readelfInterpreter(path));
-    expect(elf.header).toMatchObject({ class: variant.class, byteOrder: variant.byteOrder, machine: variant.machine });
+    expect(elf.header).toMatchObject({
+      class: variant.class,
+      byteOrder: variant.byteOrder,
+      machine: variant.machine,
+    });
   });
 });
 
@@ -208,7 +229,9 @@ describe('bad input: a typed error naming the file, never a crash or a hang', ()
     // Program header 1 is PT_DYNAMIC: push its offset past the end of the file.
     data.writeBigUInt64LE(10_000_000n, 64 + 56 + 8);
     expectElfError(() => parseElf(data, 'far.so'), 'ELF_TRUNCATED', 'far.so');
-    const strtab = Buffer.from(buildElf({ class: 64, byteOrder: 'little', machine: 62, needed: ['liba.so'], baseAddress: 0x1000 }));
+    const strtab = Buffer.from(
+      buildElf({ class: 64, byteOrder: 'little', machine: 62, needed: ['liba.so'], baseAddress: 0x1000 }),
+    );
     strtab.writeBigUInt64LE(0x999999n, 64 + 16); // PT_LOAD (program header 0) vaddr moved: DT_STRTAB maps nowhere
     expectElfError(() => parseElf(strtab, 'nowhere.so'), 'ELF_CORRUPT', 'nowhere.so');
   });

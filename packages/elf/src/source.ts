@@ -25,7 +25,11 @@ function truncated(path: string, size: number, offset: number, length: number, w
 
 function checkRange(source: ByteSource, offset: number, length: number, what: string): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-    throw new ElfError('ELF_CORRUPT', source.path, `${what} has an impossible offset or size (${offset}, ${length})`);
+    throw new ElfError(
+      'ELF_CORRUPT',
+      source.path,
+      `${what} has an impossible offset or size (${offset}, ${length})`,
+    );
   }
   if (offset + length > source.size) throw truncated(source.path, source.size, offset, length, what);
 }

@@ -14,10 +14,11 @@
  * - Path strings are kept exactly as the loader builds them (no normalisation), because $ORIGIN
  *   of a library is the directory of that string.
  */
-import { DF_1, type ElfFile, ElfError } from '@dit/elf';
+
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { hasDst, expandDst, glibcPathList, type DstValues } from './dst.js';
+import { DF_1, ElfError, type ElfFile } from '@dit/elf';
+import { type DstValues, expandDst, glibcPathList, hasDst } from './dst.js';
 import { type HostAbi, verifyGlibcCandidate } from './glibc-verify.js';
 import { abiCacheFlags, lookupLdCache } from './ld-cache.js';
 import type { GlibcFacts } from './loader-facts.js';
@@ -96,7 +97,9 @@ class GlibcLoad {
     const header = main.elf.header;
     this.host = { class: header.class, byteOrder: header.byteOrder, machine: header.machine };
     this.version = facts.version ?? [2, 36];
-    this.legacySubdirs = this.atLeast(2, 37) ? [] : legacyHwcapSubdirs(session.cpu.platform, session.cpu.legacyHwcapNames);
+    this.legacySubdirs = this.atLeast(2, 37)
+      ? []
+      : legacyHwcapSubdirs(session.cpu.platform, session.cpu.legacyHwcapNames);
     this.mainObject = {
       pathString: main.path,
       names: new Set(),
@@ -226,7 +229,9 @@ class GlibcLoad {
       return null;
     }
     // Same file under another name (a symlink, /lib vs /usr/lib on merged /usr): reuse it.
-    const same = this.objects.find((object) => object.identity !== null && object.identity === found.lookup.identity);
+    const same = this.objects.find(
+      (object) => object.identity !== null && object.identity === found.lookup.identity,
+    );
     if (same !== undefined) {
       same.names.add(name);
       return this.use(same, name, requester);
@@ -342,7 +347,11 @@ class GlibcLoad {
     if (cache === null) return null;
     const cpu = this.session.cpu;
     const value = lookupLdCache(cache, name, {
-      acceptedFlags: abiCacheFlags(this.host.class, this.host.machine, this.mainObject.elf?.header.flags ?? 0),
+      acceptedFlags: abiCacheFlags(
+        this.host.class,
+        this.host.machine,
+        this.mainObject.elf?.header.flags ?? 0,
+      ),
       activeHwcaps: cpu.hwcaps,
       isaLevel: cpu.isaLevel,
       legacyHwcap: this.atLeast(2, 37) ? null : cpu.legacyHwcap,
@@ -376,7 +385,11 @@ class GlibcLoad {
 
   private subdirsValue: string[] | undefined;
   private subdirs(): string[] {
-    this.subdirsValue ??= [...this.session.cpu.hwcaps.map((name) => `glibc-hwcaps/${name}/`), ...this.legacySubdirs, ''];
+    this.subdirsValue ??= [
+      ...this.session.cpu.hwcaps.map((name) => `glibc-hwcaps/${name}/`),
+      ...this.legacySubdirs,
+      '',
+    ];
     return this.subdirsValue;
   }
 
@@ -400,7 +413,8 @@ class GlibcLoad {
     // ENOTDIR ends this directory list before 2.39 (BZ 31035); ELOOP always does.
     if (lookup.error === 'ENOTDIR') return this.atLeast(2, 39) ? { kind: 'next' } : { kind: 'stop' };
     if (lookup.error !== null) return { kind: 'stop' };
-    if (lookup.type === 'directory') return { kind: 'fatal', reason: 'cannot read file data: Is a directory' };
+    if (lookup.type === 'directory')
+      return { kind: 'fatal', reason: 'cannot read file data: Is a directory' };
     if (lookup.type !== 'file') return { kind: 'fatal', reason: 'not a regular file' };
     const ident = this.session.ident(lookup.realPath!);
     if (ident === null) return { kind: 'next' }; // EACCES and friends: the loader moves on

@@ -35,7 +35,8 @@ export type LoaderFacts = GlibcFacts | MuslFacts;
 export function loaderFamily(interpreter: string): 'glibc' | 'musl' | 'unknown' {
   const base = posix.basename(interpreter);
   if (/^ld-musl-.+\.so\.1$/.test(base)) return 'musl';
-  if (/^ld-linux.*\.so\.\d+$/.test(base) || /^ld64\.so\.\d+$/.test(base) || base === 'ld.so.1') return 'glibc';
+  if (/^ld-linux.*\.so\.\d+$/.test(base) || /^ld64\.so\.\d+$/.test(base) || base === 'ld.so.1')
+    return 'glibc';
   return 'unknown';
 }
 
@@ -64,7 +65,12 @@ export function defaultGlibcInterpreter(elfClass: 32 | 64, machine: number): str
 const cache = new WeakMap<RootFs, Map<string, LoaderFacts>>();
 
 /** Reads (once per root and loader) the facts for the loader at `interpreter` inside `fs`. */
-export function loaderFacts(fs: RootFs, interpreter: string, elfClass: 32 | 64, machine: number): LoaderFacts {
+export function loaderFacts(
+  fs: RootFs,
+  interpreter: string,
+  elfClass: 32 | 64,
+  machine: number,
+): LoaderFacts {
   let perRoot = cache.get(fs);
   if (perRoot === undefined) {
     perRoot = new Map();
@@ -166,8 +172,10 @@ function muslFacts(fs: RootFs, interpreter: string, _machine: number): MuslFacts
   const prefix = posix.dirname(posix.dirname(interpreter));
   const pathFile = posix.join(prefix === '/' ? '' : prefix, `/etc/ld-musl-${muslArch(interpreter)}.path`);
   const lookup = fs.lookup(pathFile);
-  if (lookup.error === 'ENOENT') return { family: 'musl', interpreter, systemPath: [...MUSL_DEFAULT_PATH], pathFile: null };
-  if (lookup.realPath === null || lookup.type !== 'file') return { family: 'musl', interpreter, systemPath: [], pathFile };
+  if (lookup.error === 'ENOENT')
+    return { family: 'musl', interpreter, systemPath: [...MUSL_DEFAULT_PATH], pathFile: null };
+  if (lookup.realPath === null || lookup.type !== 'file')
+    return { family: 'musl', interpreter, systemPath: [], pathFile };
   let text: string;
   try {
     text = readFileSync(fs.hostPath(lookup.realPath), 'utf8');
@@ -175,5 +183,10 @@ function muslFacts(fs: RootFs, interpreter: string, _machine: number): MuslFacts
     return { family: 'musl', interpreter, systemPath: [], pathFile }; // any other error: an empty path
   }
   // Elements are separated by ':' and '\n'; empty ones are skipped; no comments, no trimming.
-  return { family: 'musl', interpreter, systemPath: text.split(/[:\n]/).filter((part) => part !== ''), pathFile };
+  return {
+    family: 'musl',
+    interpreter,
+    systemPath: text.split(/[:\n]/).filter((part) => part !== ''),
+    pathFile,
+  };
 }

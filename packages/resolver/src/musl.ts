@@ -11,8 +11,9 @@
  * - The first file that opens wins: no class or machine check. A file that then fails to map is an
  *   error for that name.
  */
-import { type ElfFile, ElfError } from '@dit/elf';
+
 import { posix } from 'node:path';
+import { ElfError, type ElfFile } from '@dit/elf';
 import type { MainProgram } from './glibc.js';
 import type { MuslFacts } from './loader-facts.js';
 import type { Lookup, SymlinkHop } from './root-fs.js';
@@ -98,6 +99,7 @@ export function resolveMusl(
     if (raw === null || !raw.includes('$')) return raw;
     // Only $ORIGIN and ${ORIGIN}; any other `$` disables the whole string.
     for (let at = raw.indexOf('$'); at >= 0; at = raw.indexOf('$', at + 1)) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the loader's token, not a template
       if (!raw.startsWith('$ORIGIN', at) && !raw.startsWith('${ORIGIN}', at)) return null;
     }
     return raw.replace(/\$\{ORIGIN\}|\$ORIGIN/g, origin(object));
@@ -153,7 +155,9 @@ export function resolveMusl(
     }
     if (found === null || found === 'stop') return null;
     const hit = found;
-    const same = objects.find((object) => object.identity !== null && object.identity === hit.lookup.identity);
+    const same = objects.find(
+      (object) => object.identity !== null && object.identity === hit.lookup.identity,
+    );
     if (same) {
       if (same.shortname === null && !explicit) same.shortname = posix.basename(same.name);
       return use(same, name, requester);
@@ -203,7 +207,8 @@ export function resolveMusl(
   }
 
   const libraries = report.map((entry): ResolvedLibrary => {
-    if (!('identity' in entry)) return { ...entry, path: null, realPath: null, links: [], foundBy: null, soname: null };
+    if (!('identity' in entry))
+      return { ...entry, path: null, realPath: null, links: [], foundBy: null, soname: null };
     return {
       name: entry.report!.name,
       path: entry.name,

@@ -1,4 +1,4 @@
-import { type ElfFile, ElfError } from '@dit/elf';
+import { ElfError, type ElfFile } from '@dit/elf';
 import { describeLookupError } from './describe.js';
 import { ResolveError } from './errors.js';
 import { type MainProgram, resolveGlibc } from './glibc.js';
@@ -31,30 +31,48 @@ export function resolve(file: string, options: ResolveOptions = {}): Resolution 
 
 function resolveWith(session: Session, file: string): Resolution {
   const lookup = session.fs.lookup(file, session.cwd);
-  if (lookup.error !== null) throw new ResolveError('RESOLVE_BAD_INPUT', file, describeLookupError(lookup.error));
+  if (lookup.error !== null)
+    throw new ResolveError('RESOLVE_BAD_INPUT', file, describeLookupError(lookup.error));
   if (lookup.type !== 'file') {
-    throw new ResolveError('RESOLVE_BAD_INPUT', file, lookup.type === 'directory' ? 'is a directory' : 'is not a regular file');
+    throw new ResolveError(
+      'RESOLVE_BAD_INPUT',
+      file,
+      lookup.type === 'directory' ? 'is a directory' : 'is not a regular file',
+    );
   }
   let elf: ElfFile;
   try {
     elf = session.elf(lookup.realPath!);
   } catch (error) {
-    if (error instanceof ElfError) throw new ResolveError('RESOLVE_BAD_INPUT', file, error.problem, { cause: error });
+    if (error instanceof ElfError)
+      throw new ResolveError('RESOLVE_BAD_INPUT', file, error.problem, { cause: error });
     throw error;
   }
   const base = { file, fileLinks: lookup.links, missing: [], failure: null };
   if (elf.kind === 'relocatable' || elf.kind === 'other') {
-    throw new ResolveError('RESOLVE_BAD_INPUT', file, `not a program or shared library (ELF type ${elf.header.type})`);
+    throw new ResolveError(
+      'RESOLVE_BAD_INPUT',
+      file,
+      `not a program or shared library (ELF type ${elf.header.type})`,
+    );
   }
   if (elf.kind === 'static' || elf.kind === 'static-pie') {
-    return { ...base, loader: 'static', interpreter: null, interpreterLinks: [], interpreterRealPath: null, libraries: [] };
+    return {
+      ...base,
+      loader: 'static',
+      interpreter: null,
+      interpreterLinks: [],
+      interpreterRealPath: null,
+      libraries: [],
+    };
   }
 
   const interpreter = elf.interpreter ?? defaultGlibcInterpreter(elf.header.class, elf.header.machine);
   const interpreterLookup = session.fs.lookup(interpreter, session.cwd);
   const facts = loaderFacts(session.fs, interpreter, elf.header.class, elf.header.machine);
   const main: MainProgram = { path: file, lookup, elf };
-  const result = facts.family === 'musl' ? resolveMusl(session, facts, main) : resolveGlibc(session, facts, main);
+  const result =
+    facts.family === 'musl' ? resolveMusl(session, facts, main) : resolveGlibc(session, facts, main);
   const missing = [...result.missing];
   // The kernel opens PT_INTERP itself; without it the program cannot start at all.
   if (elf.interpreter !== null && interpreterLookup.error !== null) {

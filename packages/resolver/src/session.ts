@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { type ElfFile, ElfError, readElfSync } from '@dit/elf';
+import { ElfError, type ElfFile, readElfSync } from '@dit/elf';
 import { type CpuProfile, hostCpuProfile } from './cpu.js';
 import { type LdCache, parseLdCache } from './ld-cache.js';
 import { RootFs } from './root-fs.js';
@@ -67,7 +67,10 @@ export class Session {
       const lookup = this.fs.lookup('/etc/ld.so.cache');
       if (lookup.realPath !== null && lookup.type === 'file') {
         try {
-          this.ldCacheValue = parseLdCache(readFileSync(this.fs.hostPath(lookup.realPath)), '/etc/ld.so.cache');
+          this.ldCacheValue = parseLdCache(
+            readFileSync(this.fs.hostPath(lookup.realPath)),
+            '/etc/ld.so.cache',
+          );
         } catch {
           this.ldCacheValue = null;
         }

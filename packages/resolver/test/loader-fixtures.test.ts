@@ -5,7 +5,14 @@
  */
 import { copyFileSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createResolver, type Resolution, type ResolveOptions, RootFs, resolve, x86ProfileForLevel } from '@dit/resolver';
+import {
+  createResolver,
+  type Resolution,
+  type ResolveOptions,
+  RootFs,
+  resolve,
+  x86ProfileForLevel,
+} from '@dit/resolver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, programSource, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
 import { loaderTrace } from '../../../test-support/ld-trace.mjs';
@@ -15,11 +22,27 @@ const T = temp.path;
 afterAll(() => temp.cleanup());
 
 /** Builds lib<name>.so in `dir` with SONAME lib<name>.so (or `soname`), linked against `links`. */
-function lib(dir: string, name: string, options: { soname?: string; links?: string[]; flags?: string[]; file?: string } = {}) {
+function lib(
+  dir: string,
+  name: string,
+  options: { soname?: string; links?: string[]; flags?: string[]; file?: string } = {},
+) {
   const links = options.links ?? [];
-  return compile(sharedLibrarySource(name, links.map((l) => l.replace(/^lib|\.so.*$/g, ''))), join(dir, options.file ?? `lib${name}.so`), {
-    flags: ['-shared', `-Wl,-soname,${options.soname ?? `lib${name}.so`}`, ...links.flatMap((l) => [`-L${T}/link`, `-l:${l}`]), ...(options.flags ?? [])],
-  });
+  return compile(
+    sharedLibrarySource(
+      name,
+      links.map((l) => l.replace(/^lib|\.so.*$/g, '')),
+    ),
+    join(dir, options.file ?? `lib${name}.so`),
+    {
+      flags: [
+        '-shared',
+        `-Wl,-soname,${options.soname ?? `lib${name}.so`}`,
+        ...links.flatMap((l) => [`-L${T}/link`, `-l:${l}`]),
+        ...(options.flags ?? []),
+      ],
+    },
+  );
 }
 
 /** A program calling `calls`, linked against the named libraries found in T/link. */
@@ -44,7 +67,11 @@ function realInRoot(root: string, path: string): string {
 }
 
 function oracleSet(file: string, options: { libraryPath?: string; root?: string } = {}) {
-  const trace = loaderTrace(file, options) as { libraries: { name: string; path: string | null }[]; error: string | null; status: number };
+  const trace = loaderTrace(file, options) as {
+    libraries: { name: string; path: string | null }[];
+    error: string | null;
+    status: number;
+  };
   const found = new Set<string>();
   const missing = new Set<string>();
   for (const library of trace.libraries) {
@@ -56,7 +83,9 @@ function oracleSet(file: string, options: { libraryPath?: string; root?: string 
 
 function ourSet(resolution: Resolution, root = '/') {
   return {
-    found: new Set(resolution.libraries.filter((l) => l.realPath !== null).map((l) => realInRoot(root, l.realPath!))),
+    found: new Set(
+      resolution.libraries.filter((l) => l.realPath !== null).map((l) => realInRoot(root, l.realPath!)),
+    ),
     missing: new Set(resolution.missing.map((m) => m.name)),
     fatal: resolution.failure !== null,
   };
@@ -65,7 +94,10 @@ function ourSet(resolution: Resolution, root = '/') {
 /** Resolve with us and with the loader; both must agree. Returns our resolution for further checks. */
 function agree(file: string, options: ResolveOptions & { libraryPath?: string } = {}): Resolution {
   const ours = resolve(file, options);
-  const theirs = oracleSet(file, { libraryPath: options.libraryPath as string | undefined, root: options.root });
+  const theirs = oracleSet(file, {
+    libraryPath: options.libraryPath as string | undefined,
+    root: options.root,
+  });
   const mine = ourSet(ours, options.root);
   expect({ found: [...mine.found].sort(), missing: [...mine.missing].sort(), fatal: mine.fatal }).toEqual({
     found: [...theirs.found].sort(),
@@ -75,10 +107,23 @@ function agree(file: string, options: ResolveOptions & { libraryPath?: string } 
   return ours;
 }
 
-const pathOf = (resolution: Resolution, name: string) => resolution.libraries.find((l) => l.name === name)?.path ?? null;
+const pathOf = (resolution: Resolution, name: string) =>
+  resolution.libraries.find((l) => l.name === name)?.path ?? null;
 
 beforeAll(() => {
-  for (const name of ['liba.so', 'libb.so', 'libc2.so', 'libq.so.1', 'libdep.so', 'libh.so', 'libw.so', 'libnothere.so.1', 'libfoo.so', 'libg.so', 'libcached.so']) {
+  for (const name of [
+    'liba.so',
+    'libb.so',
+    'libc2.so',
+    'libq.so.1',
+    'libdep.so',
+    'libh.so',
+    'libw.so',
+    'libnothere.so.1',
+    'libfoo.so',
+    'libg.so',
+    'libcached.so',
+  ]) {
     linkStub(name);
   }
   // liba needs libb: the grandchild for RPATH-inheritance cases.
@@ -116,7 +161,12 @@ describe('glibc search rules, judged by ld.so', () => {
 
   it("a library's $ORIGIN is the directory it was opened from, symlinks not resolved", () => {
     // x/lib/libq.so.1 -> ../../y/real/libq.so.1, RUNPATH $ORIGIN/../dep: the loader searches x/lib/../dep.
-    lib(join(T, 'lo/y/real'), 'q', { soname: 'libq.so.1', file: 'libq.so.1', links: ['libdep.so'], flags: ['-Wl,--enable-new-dtags,-rpath,$ORIGIN/../dep'] });
+    lib(join(T, 'lo/y/real'), 'q', {
+      soname: 'libq.so.1',
+      file: 'libq.so.1',
+      links: ['libdep.so'],
+      flags: ['-Wl,--enable-new-dtags,-rpath,$ORIGIN/../dep'],
+    });
     lib(join(T, 'lo/x/dep'), 'dep');
     mkdirSync(join(T, 'lo/x/lib'), { recursive: true });
     symlinkSync('../../y/real/libq.so.1', join(T, 'lo/x/lib/libq.so.1'));
@@ -138,26 +188,43 @@ describe('glibc search rules, judged by ld.so', () => {
   it('a name is satisfied by an already loaded SONAME, with no file of that name', () => {
     // libfoo.so has SONAME libfoo.so.1; libg needs libfoo.so.1, which exists only as that SONAME.
     lib(join(T, 'so/dir'), 'foo', { soname: 'libfoo.so.1' });
-    lib(join(T, 'so/dir'), 'g', { links: [] , flags: [`-L${T}/so/dir`, '-l:libfoo.so'] });
-    const main = program(join(T, 'so/main'), ['libfoo.so', 'libg.so'], [`-Wl,--disable-new-dtags,-rpath,${T}/so/dir`]);
+    lib(join(T, 'so/dir'), 'g', { links: [], flags: [`-L${T}/so/dir`, '-l:libfoo.so'] });
+    const main = program(
+      join(T, 'so/main'),
+      ['libfoo.so', 'libg.so'],
+      [`-Wl,--disable-new-dtags,-rpath,${T}/so/dir`],
+    );
     const ours = agree(main);
     expect(ours.missing).toEqual([]);
     expect(ours.libraries.filter((l) => l.realPath === `${T}/so/dir/libfoo.so`)).toHaveLength(1);
   });
 
   it('a candidate of the wrong class is skipped, and the next directory is searched', () => {
-    compile('int w(void){return 32;}', join(T, 'wc/d32/libw.so'), { flags: ['-shared', '-m32', '-nostdlib', '-Wl,-soname,libw.so'] });
+    compile('int w(void){return 32;}', join(T, 'wc/d32/libw.so'), {
+      flags: ['-shared', '-m32', '-nostdlib', '-Wl,-soname,libw.so'],
+    });
     lib(join(T, 'wc/d64'), 'w');
-    const main = program(join(T, 'wc/main'), ['libw.so'], [`-Wl,--disable-new-dtags,-rpath,${T}/wc/d32:${T}/wc/d64`]);
+    const main = program(
+      join(T, 'wc/main'),
+      ['libw.so'],
+      [`-Wl,--disable-new-dtags,-rpath,${T}/wc/d32:${T}/wc/d64`],
+    );
     const ours = agree(main);
     expect(pathOf(ours, 'libw.so')).toBe(`${T}/wc/d64/libw.so`);
   });
 
   it('garbage in a search directory is fatal, as the loader makes it', () => {
     mkdirSync(join(T, 'gb/bad'), { recursive: true });
-    writeFileSync(join(T, 'gb/bad/libw.so'), 'INPUT(-lc)\n/* a linker script, not an ELF file */\n'.repeat(3));
+    writeFileSync(
+      join(T, 'gb/bad/libw.so'),
+      'INPUT(-lc)\n/* a linker script, not an ELF file */\n'.repeat(3),
+    );
     lib(join(T, 'gb/good'), 'w');
-    const main = program(join(T, 'gb/main'), ['libw.so'], [`-Wl,--disable-new-dtags,-rpath,${T}/gb/bad:${T}/gb/good`]);
+    const main = program(
+      join(T, 'gb/main'),
+      ['libw.so'],
+      [`-Wl,--disable-new-dtags,-rpath,${T}/gb/bad:${T}/gb/good`],
+    );
     const ours = agree(main);
     expect(ours.failure?.message).toBe('invalid ELF header');
     expect(ours.failure?.path).toBe(`${T}/gb/bad/libw.so`);
@@ -176,7 +243,11 @@ describe('glibc search rules, judged by ld.so', () => {
   it('LD_LIBRARY_PATH comes before RUNPATH, and an empty element means the working directory', () => {
     lib(join(T, 'llp/first'), 'dep');
     lib(join(T, 'llp/second'), 'dep');
-    const main = program(join(T, 'llp/main'), ['libdep.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/llp/second`]);
+    const main = program(
+      join(T, 'llp/main'),
+      ['libdep.so'],
+      [`-Wl,--enable-new-dtags,-rpath,${T}/llp/second`],
+    );
     const ours = agree(main, { libraryPath: `${T}/llp/first` });
     expect(pathOf(ours, 'libdep.so')).toBe(`${T}/llp/first/libdep.so`);
     expect(pathOf(agree(main), 'libdep.so')).toBe(`${T}/llp/second/libdep.so`);
@@ -208,7 +279,8 @@ describe('a foreign root', () => {
     symlinkSync('usr/lib', join(R, 'lib'));
     symlinkSync('usr/lib64', join(R, 'lib64'));
     symlinkSync('usr/bin', join(R, 'bin'));
-    for (const name of ['libc.so.6', 'ld-linux-x86-64.so.2']) copyFileSync(join(hostLibDir, name), join(R, 'usr/lib/x86_64-linux-gnu', name));
+    for (const name of ['libc.so.6', 'ld-linux-x86-64.so.2'])
+      copyFileSync(join(hostLibDir, name), join(R, 'usr/lib/x86_64-linux-gnu', name));
     // An absolute symlink, as Debian ships it: it must be followed inside the root.
     symlinkSync('/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', join(R, 'usr/lib64/ld-linux-x86-64.so.2'));
     lib(join(R, 'opt/extra'), 'cached');
@@ -216,7 +288,9 @@ describe('a foreign root', () => {
     symlinkSync('/usr/lib/x86_64-linux-gnu/libz.so.1', join(R, 'usr/lib/x86_64-linux-gnu/libescape.so'));
     writeFileSync(join(R, 'etc/ld.so.conf'), '/opt/extra\n');
     program(join(R, 'usr/bin/prog'), ['libcached.so']);
-    compile('int main(void){return 0;}', join(R, 'usr/bin/escape'), { flags: [`-L${T}/link`, '-Wl,--no-as-needed', `-l:libfoo.so`, '-Wl,--as-needed'] });
+    compile('int main(void){return 0;}', join(R, 'usr/bin/escape'), {
+      flags: [`-L${T}/link`, '-Wl,--no-as-needed', `-l:libfoo.so`, '-Wl,--as-needed'],
+    });
   });
 
   for (const format of ['new', 'compat', 'old'] as const) {
@@ -241,8 +315,8 @@ describe('a foreign root', () => {
     for (const library of ours.libraries) {
       expect(realpathSync(join(R, library.realPath!)).startsWith(`${R}/`)).toBe(true);
     }
-    const escape = resolver.resolve('/usr/bin/escape');
-    expect(escape.missing.map((m) => m.name)).toEqual(['libfoo.so']);
+    const escaping = resolver.resolve('/usr/bin/escape');
+    expect(escaping.missing.map((m) => m.name)).toEqual(['libfoo.so']);
   });
 
   it('ignores the cache when asked, like --inhibit-cache: libraries only the cache knows go missing', () => {
@@ -258,7 +332,9 @@ describe('musl rules, judged by musl', () => {
     try {
       out = run('/lib/ld-musl-x86_64.so.1', ['--list', file], { env: { ...env }, cwd: '/' });
     } catch (error) {
-      out = String((error as { stdout?: string }).stdout ?? '') + String((error as { stderr?: string }).stderr ?? '');
+      out =
+        String((error as { stdout?: string }).stdout ?? '') +
+        String((error as { stderr?: string }).stderr ?? '');
     }
     const found = new Set<string>();
     const missing = new Set<string>();
@@ -282,9 +358,20 @@ describe('musl rules, judged by musl', () => {
   }
 
   it('reserved names resolve to musl itself, and RUNPATH is inherited', () => {
-    compile(sharedLibrarySource('a', ['b']), join(T, 'musl/dir/liba.so'), { compiler: 'musl-gcc', flags: ['-shared', `-L${T}/link`, '-l:libb.so', '-Wl,-soname,liba.so'] });
-    compile(sharedLibrarySource('b'), join(T, 'musl/dir/libb.so'), { compiler: 'musl-gcc', flags: ['-shared', '-Wl,-soname,libb.so'] });
-    const main = program(join(T, 'musl/main'), ['liba.so'], ['-lm', `-Wl,--enable-new-dtags,-rpath,$ORIGIN/dir`], 'musl-gcc');
+    compile(sharedLibrarySource('a', ['b']), join(T, 'musl/dir/liba.so'), {
+      compiler: 'musl-gcc',
+      flags: ['-shared', `-L${T}/link`, '-l:libb.so', '-Wl,-soname,liba.so'],
+    });
+    compile(sharedLibrarySource('b'), join(T, 'musl/dir/libb.so'), {
+      compiler: 'musl-gcc',
+      flags: ['-shared', '-Wl,-soname,libb.so'],
+    });
+    const main = program(
+      join(T, 'musl/main'),
+      ['liba.so'],
+      ['-lm', `-Wl,--enable-new-dtags,-rpath,$ORIGIN/dir`],
+      'musl-gcc',
+    );
     const ours = agreeMusl(main);
     expect(ours.loader).toBe('musl');
     expect(pathOf(ours, 'libb.so')).toBe(`${T}/musl/dir/libb.so`);
@@ -292,7 +379,10 @@ describe('musl rules, judged by musl', () => {
   });
 
   it('LD_LIBRARY_PATH comes first, and a missing library is named', () => {
-    compile(sharedLibrarySource('dep'), join(T, 'musl/llp/libdep.so'), { compiler: 'musl-gcc', flags: ['-shared', '-Wl,-soname,libdep.so'] });
+    compile(sharedLibrarySource('dep'), join(T, 'musl/llp/libdep.so'), {
+      compiler: 'musl-gcc',
+      flags: ['-shared', '-Wl,-soname,libdep.so'],
+    });
     const main = program(join(T, 'musl/main2'), ['libdep.so', 'libnothere.so.1'], [], 'musl-gcc');
     const ours = agreeMusl(main, `${T}/musl/llp`);
     expect(ours.missing.map((m) => m.name)).toEqual(['libnothere.so.1']);

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { deps, depsHelp } from './commands/deps.js';
+import { EXIT, type Io, processIo, UsageError } from './io.js';
+
+const help = `dit, the Docker Image Toolkit: turn a fat container image into a minimal one.
+
+Usage: dit COMMAND [options]
+
+Commands:
+  deps FILE...     the shared libraries each FILE loads, as its loader would decide
+  help [COMMAND]   this help, or a command's
+
+Run \`dit COMMAND --help\` for a command's options.
+`;
+
+const commands: Record<string, { run: (argv: string[], io: Io) => number | Promise<number>; help: string }> =
+  {
+    deps: { run: deps, help: depsHelp },
+  };
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit status. Only this layer prints. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const topic = name === 'help' && rest[0] !== undefined ? commands[rest[0]] : undefined;
+    io.stdout(topic?.help ?? help);
+    return EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout(`dit ${version()}\n`);
+    return EXIT.ok;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    io.stderr(`dit: unknown command "${name}"\n\n${help}`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError || isParseArgsError(error)) {
+      io.stderr(`dit: ${(error as Error).message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+/** The CLI package's version; src/ and dist/ are both one level below the package root. */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine that has Node.js and npm: the system tools dit's tests use,
+# pnpm, the workspace's packages and the build. Then runs the main job on a real program.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=''
+if [ "$(id -u)" != 0 ]; then sudo='sudo'; fi
+
+# gcc/musl-tools build test fixtures; binutils' readelf and pax-utils' lddtree are oracles and peers;
+# strace traces; time measures peak memory in benchmarks; patchelf rewrites fixtures' tags.
+packages=(gcc libc6-dev binutils musl-tools pax-utils strace time patchelf python3)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+want_pnpm=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if [ "$(pnpm --version 2>/dev/null || true)" != "$want_pnpm" ]; then
+  echo "setup: installing pnpm $want_pnpm" >&2
+  npm install -g --silent "pnpm@$want_pnpm" >/dev/null
+fi
+
+pnpm install --frozen-lockfile --reporter=silent
+pnpm build --output-logs=errors-only
+
+# The main job, on a real program: the libraries node loads, as its loader would decide.
+node_modules/.bin/dit deps "$(command -v node)"
