@@ -1,6 +1,6 @@
 /** `dit deps` end to end: real files, the real CLI code, what a user sees on stdout, stderr and in the exit status. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listElfCorpus } from '../../../test-support/corpus.mjs';
@@ -161,6 +161,28 @@ describe('dit deps (tree)', () => {
 
 describe('the installed command', () => {
   const bin = resolve(__dirname, '../../../node_modules/.bin/dit');
+  const built = existsSync(resolve(__dirname, '../dist/main.js'));
+
+  it.runIf(built && process.getuid?.() === 0)('names unreadable files, run as an unprivileged user', () => {
+    // Root reads everything, so the CLI runs as nobody here; the repo must be readable to it.
+    const open = join(T, 'open');
+    mkdirSync(join(open, 'closed'), { recursive: true, mode: 0o755 });
+    chmodSync(T, 0o755);
+    chmodSync(join(open, 'closed'), 0o700);
+    copyFileSync('/usr/bin/ls', join(open, 'secret'));
+    chmodSync(join(open, 'secret'), 0o600);
+    copyFileSync('/usr/bin/ls', join(open, 'closed/ls'));
+    const result = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, resolve(__dirname, '../bin/dit.js'), 'deps', join(open, 'secret'), join(open, 'closed/ls'), '/usr/bin/ls'],
+      { encoding: 'utf8' },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`${join(open, 'secret')}: permission denied`);
+    expect(result.stderr).toContain(`${join(open, 'closed/ls')}: permission denied`);
+    expect(result.stdout).toContain('/usr/bin/ls (interpreter => /lib64/ld-linux-x86-64.so.2)');
+  });
+
   it.runIf(existsSync(resolve(__dirname, '../dist/main.js')))(
     'node_modules/.bin/dit and docker-image-toolkit run the built CLI',
     () => {

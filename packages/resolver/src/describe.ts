@@ -8,5 +8,7 @@ export function describeLookupError(error: LookupError): string {
       return 'a component of the path is not a directory';
     case 'ELOOP':
       return 'too many levels of symbolic links (a symlink loop)';
+    case 'EACCES':
+      return 'permission denied (a directory on the way is not searchable)';
   }
 }

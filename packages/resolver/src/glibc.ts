@@ -409,7 +409,7 @@ class GlibcLoad {
 
   private probeUncached(pathString: string): Probe | { kind: 'fatal'; reason: string } {
     const lookup = this.session.fs.lookup(pathString, this.session.cwd);
-    if (lookup.error === 'ENOENT') return { kind: 'next' };
+    if (lookup.error === 'ENOENT' || lookup.error === 'EACCES') return { kind: 'next' };
     // ENOTDIR ends this directory list before 2.39 (BZ 31035); ELOOP always does.
     if (lookup.error === 'ENOTDIR') return this.atLeast(2, 39) ? { kind: 'next' } : { kind: 'stop' };
     if (lookup.error !== null) return { kind: 'stop' };

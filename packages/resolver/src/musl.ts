@@ -113,7 +113,7 @@ export function resolveMusl(
       if (path.length >= PATH_MAX_BUFFER) continue;
       const lookup = session.fs.lookup(path, session.cwd);
       if (lookup.error === null) return { lookup, path };
-      if (lookup.error !== 'ENOENT' && lookup.error !== 'ENOTDIR') return 'stop';
+      if (lookup.error !== 'ENOENT' && lookup.error !== 'ENOTDIR' && lookup.error !== 'EACCES') return 'stop';
     }
     return null;
   };

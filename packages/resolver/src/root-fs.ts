@@ -7,7 +7,7 @@ export interface SymlinkHop {
   readonly target: string;
 }
 
-export type LookupError = 'ENOENT' | 'ENOTDIR' | 'ELOOP';
+export type LookupError = 'ENOENT' | 'ENOTDIR' | 'ELOOP' | 'EACCES';
 
 /** The outcome of following a path inside the root the way the kernel's path walk does. */
 export interface Lookup {
@@ -35,7 +35,8 @@ const MAX_LINKS = 40;
  */
 export class RootFs {
   readonly root: string;
-  private readonly stats = new Map<string, Stats | null>();
+  /** lstat results: null for a missing path, 'EACCES' where a directory on the way is not searchable. */
+  private readonly stats = new Map<string, Stats | null | 'EACCES'>();
   private readonly targets = new Map<string, string>();
   private readonly lookups = new Map<string, Lookup>();
 
@@ -82,6 +83,7 @@ export class RootFs {
       const candidate = `/${[...current, part].join('/')}`;
       const stat = this.lstat(candidate);
       if (stat === null) return fail('ENOENT');
+      if (stat === 'EACCES') return fail('EACCES');
       if (stat.isSymbolicLink()) {
         if (++linkCount > MAX_LINKS) return fail('ELOOP');
         const target = this.readlink(candidate);
@@ -97,6 +99,7 @@ export class RootFs {
     const realPath = `/${current.join('/')}`;
     const stat = this.lstat(realPath);
     if (stat === null) return fail('ENOENT');
+    if (stat === 'EACCES') return fail('EACCES');
     return {
       path,
       realPath,
@@ -107,13 +110,14 @@ export class RootFs {
     };
   }
 
-  private lstat(path: string): Stats | null {
+  private lstat(path: string): Stats | null | 'EACCES' {
     let stat = this.stats.get(path);
     if (stat === undefined) {
       try {
-        stat = lstatSync(this.hostPath(path));
-      } catch {
-        stat = null; // missing, or unreadable: either way the loader's open would fail here
+        stat = lstatSync(this.hostPath(path), { throwIfNoEntry: false }) ?? null;
+      } catch (error) {
+        // Anything else (ENAMETOOLONG, EIO) makes the path unusable, like a missing one.
+        stat = (error as NodeJS.ErrnoException).code === 'EACCES' ? 'EACCES' : null;
       }
       this.stats.set(path, stat);
     }

@@ -251,6 +251,10 @@ describe('glibc search rules, judged by ld.so', () => {
     const ours = agree(main, { libraryPath: `${T}/llp/first` });
     expect(pathOf(ours, 'libdep.so')).toBe(`${T}/llp/first/libdep.so`);
     expect(pathOf(agree(main), 'libdep.so')).toBe(`${T}/llp/second/libdep.so`);
+    // An empty element is the working directory: the name is opened relative to it, as ld.so prints it.
+    const fromCwd = resolve(main, { libraryPath: ':/nonexistent', cwd: `${T}/llp/first` });
+    expect(pathOf(fromCwd, 'libdep.so')).toBe('libdep.so');
+    expect(fromCwd.libraries.find((l) => l.name === 'libdep.so')?.realPath).toBe(`${T}/llp/first/libdep.so`);
   });
 
   it('missing libraries are listed with who needed them', () => {
@@ -376,6 +380,23 @@ describe('musl rules, judged by musl', () => {
     expect(ours.loader).toBe('musl');
     expect(pathOf(ours, 'libb.so')).toBe(`${T}/musl/dir/libb.so`);
     expect(pathOf(ours, 'libc.so')).toBe('/lib/ld-musl-x86_64.so.1');
+  });
+
+  it('reads the system path from etc/ld-musl-ARCH.path inside a root, like musl in a chroot', () => {
+    const R = join(T, 'muslroot');
+    mkdirSync(join(R, 'lib'), { recursive: true });
+    mkdirSync(join(R, 'etc'), { recursive: true });
+    copyFileSync(realpathSync('/lib/ld-musl-x86_64.so.1'), join(R, 'lib/ld-musl-x86_64.so.1'));
+    compile(sharedLibrarySource('dep'), join(R, 'opt/musl-libs/libdep.so'), { compiler: 'musl-gcc', flags: ['-shared', '-Wl,-soname,libdep.so'] });
+    compile(sharedLibrarySource('dep'), join(R, 'usr/lib/libdep.so'), { compiler: 'musl-gcc', flags: ['-shared', '-Wl,-soname,libdep.so'] });
+    // The path file replaces the defaults entirely: /usr/lib (a default) is not searched.
+    writeFileSync(join(R, 'etc/ld-musl-x86_64.path'), '/opt/musl-libs\n');
+    program(join(R, 'prog'), ['libdep.so'], [], 'musl-gcc');
+    const listing = run('/usr/sbin/chroot', [R, '/lib/ld-musl-x86_64.so.1', '--list', '/prog']);
+    expect(listing).toContain('libdep.so => /opt/musl-libs/libdep.so');
+    const ours = resolve('/prog', { root: R });
+    expect(pathOf(ours, 'libdep.so')).toBe('/opt/musl-libs/libdep.so');
+    expect(ours.libraries.find((l) => l.name === 'libdep.so')?.foundBy).toBe('musl-path');
   });
 
   it('LD_LIBRARY_PATH comes first, and a missing library is named', () => {
