@@ -1,6 +1,14 @@
 /** `dit deps` end to end: real files, the real CLI code, what a user sees on stdout, stderr and in the exit status. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listElfCorpus } from '../../../test-support/corpus.mjs';
@@ -174,7 +182,17 @@ describe('the installed command', () => {
     copyFileSync('/usr/bin/ls', join(open, 'closed/ls'));
     const result = spawnSync(
       'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, resolve(__dirname, '../bin/dit.js'), 'deps', join(open, 'secret'), join(open, 'closed/ls'), '/usr/bin/ls'],
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        resolve(__dirname, '../bin/dit.js'),
+        'deps',
+        join(open, 'secret'),
+        join(open, 'closed/ls'),
+        '/usr/bin/ls',
+      ],
       { encoding: 'utf8' },
     );
     expect(result.status).toBe(2);

@@ -75,8 +75,13 @@ export interface GlibcResult {
   readonly failure: LoadFailure | null;
 }
 
-export function resolveGlibc(session: Session, facts: GlibcFacts, main: MainProgram): GlibcResult {
-  return new GlibcLoad(session, facts, main).run();
+export function resolveGlibc(
+  session: Session,
+  facts: GlibcFacts,
+  main: MainProgram,
+  dlopen: readonly string[] = [],
+): GlibcResult {
+  return new GlibcLoad(session, facts, main).run(dlopen);
 }
 
 class GlibcLoad {
@@ -151,24 +156,35 @@ class GlibcLoad {
     });
   }
 
-  run(): GlibcResult {
+  run(dlopen: readonly string[] = []): GlibcResult {
     try {
       const queue: LoadedObject[] = [this.mainObject];
-      for (const name of this.preloadNames()) {
-        const object = this.mapObject(name.name, this.mainObject, 'preload', name.source);
+      const enqueue = (object: LoadedObject | null) => {
         if (object !== null && !queue.includes(object)) queue.push(object);
+      };
+      for (const name of this.preloadNames()) {
+        enqueue(this.mapObject(name.name, this.mainObject, 'preload', name.source));
       }
-      for (let i = 0; i < queue.length; i++) {
-        const requester = queue[i]!;
-        for (const dependency of requester.elf?.dynamic?.dependencies ?? []) {
-          let name: string | null = dependency.name;
-          if (hasDst(name)) {
-            name = expandDst(name, this.dstValues(requester));
-            if (name === null || name === '') continue; // 2.36: an empty expansion skips the entry
+      let next = 0;
+      const drain = () => {
+        for (; next < queue.length; next++) {
+          const requester = queue[next]!;
+          for (const dependency of requester.elf?.dynamic?.dependencies ?? []) {
+            let name: string | null = dependency.name;
+            if (hasDst(name)) {
+              name = expandDst(name, this.dstValues(requester));
+              if (name === null || name === '') continue; // 2.36: an empty expansion skips the entry
+            }
+            enqueue(this.mapObject(name, requester, dependency.kind, null));
           }
-          const object = this.mapObject(name, requester, dependency.kind, null);
-          if (object !== null && !queue.includes(object)) queue.push(object);
         }
+      };
+      drain();
+      // After start-up, what the program dlopen()s: searched with the program as the requester,
+      // in the same namespace, so already loaded objects are reused.
+      for (const name of dlopen) {
+        enqueue(this.mapObject(name, this.mainObject, 'needed', null));
+        drain();
       }
       return { libraries: this.libraries.map(toReport), missing: this.missing, failure: null };
     } catch (error) {

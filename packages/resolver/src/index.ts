@@ -14,7 +14,7 @@ export {
   parseLdCache,
 } from './ld-cache.js';
 export { type GlibcFacts, type LoaderFacts, loaderFamily, type MuslFacts } from './loader-facts.js';
-export { createResolver, type Resolver, resolve } from './resolve.js';
+export { createResolver, type ResolveExtra, type Resolver, resolve } from './resolve.js';
 export { type Lookup, RootFs, type SymlinkHop } from './root-fs.js';
 export type {
   FoundBy,

@@ -44,6 +44,7 @@ export function resolveMusl(
   session: Session,
   facts: MuslFacts,
   main: MainProgram,
+  dlopen: readonly string[] = [],
 ): { libraries: ResolvedLibrary[]; missing: MissingLibrary[]; failure: LoadFailure | null } {
   const objects: MuslObject[] = [];
   const report: (MuslObject | MissingLibrary)[] = [];
@@ -199,11 +200,20 @@ export function resolveMusl(
     if (name !== '' && load(name, null) === null) fail(name, null);
   }
   // load_deps walks the list as it grows: breadth-first.
-  for (let i = 0; i < objects.length; i++) {
-    const requester = objects[i]!;
-    for (const name of requester.elf?.dynamic?.needed ?? []) {
-      if (load(name, requester) === null) fail(name, requester);
+  let next = 0;
+  const drain = () => {
+    for (; next < objects.length; next++) {
+      const requester = objects[next]!;
+      for (const name of requester.elf?.dynamic?.needed ?? []) {
+        if (load(name, requester) === null) fail(name, requester);
+      }
     }
+  };
+  drain();
+  // dlopen() from the program, after start-up.
+  for (const name of dlopen) {
+    if (load(name, mainObject) === null) fail(name, mainObject);
+    drain();
   }
 
   const libraries = report.map((entry): ResolvedLibrary => {

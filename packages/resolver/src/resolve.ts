@@ -12,7 +12,12 @@ export interface Resolver {
    * Which files the loader would load for `file` (a path inside the root, or relative to `cwd`).
    * Throws {@link ResolveError} when `file` itself is unusable; what the loader would not find is data.
    */
-  resolve(file: string): Resolution;
+  resolve(file: string, extra?: ResolveExtra): Resolution;
+}
+
+export interface ResolveExtra {
+  /** Names the program dlopen()s after start-up (NSS modules, plugins): resolved as the loader would, after its own needs. */
+  readonly dlopen?: readonly string[];
 }
 
 /**
@@ -21,7 +26,7 @@ export interface Resolver {
  */
 export function createResolver(options: ResolveOptions = {}): Resolver {
   const session = new Session(options);
-  return { resolve: (file) => resolveWith(session, file) };
+  return { resolve: (file, extra) => resolveWith(session, file, extra?.dlopen ?? []) };
 }
 
 /** Resolves one file. For many files, {@link createResolver} shares the work between them. */
@@ -29,7 +34,7 @@ export function resolve(file: string, options: ResolveOptions = {}): Resolution 
   return createResolver(options).resolve(file);
 }
 
-function resolveWith(session: Session, file: string): Resolution {
+function resolveWith(session: Session, file: string, dlopen: readonly string[]): Resolution {
   const lookup = session.fs.lookup(file, session.cwd);
   if (lookup.error !== null)
     throw new ResolveError('RESOLVE_BAD_INPUT', file, describeLookupError(lookup.error));
@@ -72,7 +77,9 @@ function resolveWith(session: Session, file: string): Resolution {
   const facts = loaderFacts(session.fs, interpreter, elf.header.class, elf.header.machine);
   const main: MainProgram = { path: file, lookup, elf };
   const result =
-    facts.family === 'musl' ? resolveMusl(session, facts, main) : resolveGlibc(session, facts, main);
+    facts.family === 'musl'
+      ? resolveMusl(session, facts, main, dlopen)
+      : resolveGlibc(session, facts, main, dlopen);
   const missing = [...result.missing];
   // The kernel opens PT_INTERP itself; without it the program cannot start at all.
   if (elf.interpreter !== null && interpreterLookup.error !== null) {

@@ -110,6 +110,12 @@ export class RootFs {
     };
   }
 
+  /** lstat of a path inside the root, without following a final link (cached); null when unreadable or missing. */
+  stat(path: string): Stats | null {
+    const stat = this.lstat(path);
+    return stat === 'EACCES' ? null : stat;
+  }
+
   private lstat(path: string): Stats | null | 'EACCES' {
     let stat = this.stats.get(path);
     if (stat === undefined) {

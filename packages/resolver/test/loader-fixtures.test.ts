@@ -387,8 +387,14 @@ describe('musl rules, judged by musl', () => {
     mkdirSync(join(R, 'lib'), { recursive: true });
     mkdirSync(join(R, 'etc'), { recursive: true });
     copyFileSync(realpathSync('/lib/ld-musl-x86_64.so.1'), join(R, 'lib/ld-musl-x86_64.so.1'));
-    compile(sharedLibrarySource('dep'), join(R, 'opt/musl-libs/libdep.so'), { compiler: 'musl-gcc', flags: ['-shared', '-Wl,-soname,libdep.so'] });
-    compile(sharedLibrarySource('dep'), join(R, 'usr/lib/libdep.so'), { compiler: 'musl-gcc', flags: ['-shared', '-Wl,-soname,libdep.so'] });
+    compile(sharedLibrarySource('dep'), join(R, 'opt/musl-libs/libdep.so'), {
+      compiler: 'musl-gcc',
+      flags: ['-shared', '-Wl,-soname,libdep.so'],
+    });
+    compile(sharedLibrarySource('dep'), join(R, 'usr/lib/libdep.so'), {
+      compiler: 'musl-gcc',
+      flags: ['-shared', '-Wl,-soname,libdep.so'],
+    });
     // The path file replaces the defaults entirely: /usr/lib (a default) is not searched.
     writeFileSync(join(R, 'etc/ld-musl-x86_64.path'), '/opt/musl-libs\n');
     program(join(R, 'prog'), ['libdep.so'], [], 'musl-gcc');
@@ -407,5 +413,17 @@ describe('musl rules, judged by musl', () => {
     const main = program(join(T, 'musl/main2'), ['libdep.so', 'libnothere.so.1'], [], 'musl-gcc');
     const ours = agreeMusl(main, `${T}/musl/llp`);
     expect(ours.missing.map((m) => m.name)).toEqual(['libnothere.so.1']);
+  });
+});
+
+describe('dlopen after start-up', () => {
+  it('adds what a dlopen()ed module needs, reusing what the program already loaded', () => {
+    // getent dlopen()s libnss_systemd.so.2 for users not in /etc/passwd; the loader judges the module alone.
+    const module = realpathSync('/lib/x86_64-linux-gnu/libnss_systemd.so.2');
+    const ours = resolve('/usr/bin/getent', { cwd: '/' });
+    const withModule = createResolver().resolve('/usr/bin/getent', { dlopen: ['libnss_systemd.so.2'] });
+    const expected = new Set([...ourSet(ours).found, module, ...oracleSet(module).found]);
+    expect(ourSet(withModule).found).toEqual(expected);
+    expect(withModule.libraries.find((l) => l.name === 'libnss_systemd.so.2')?.foundBy).toBe('cache');
   });
 });
