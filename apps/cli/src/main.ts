@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { deps, depsHelp } from './commands/deps.js';
+import { exportCommand, exportHelp } from './commands/export.js';
 import { EXIT, type Io, processIo, UsageError } from './io.js';
 
 const help = `dit, the Docker Image Toolkit: turn a fat container image into a minimal one.
@@ -8,6 +9,7 @@ Usage: dit COMMAND [options]
 
 Commands:
   deps FILE...     the shared libraries each FILE loads, as its loader would decide
+  export           copy exactly what a program needs into a folder, and prove it runs there
   help [COMMAND]   this help, or a command's
 
 Run \`dit COMMAND --help\` for a command's options.
@@ -16,6 +18,7 @@ Run \`dit COMMAND --help\` for a command's options.
 const commands: Record<string, { run: (argv: string[], io: Io) => number | Promise<number>; help: string }> =
   {
     deps: { run: deps, help: depsHelp },
+    export: { run: exportCommand, help: exportHelp },
   };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit status. Only this layer prints. */

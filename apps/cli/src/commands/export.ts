@@ -1,0 +1,156 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ExportError, type ExportReport, exportImage, type ProgressEvent } from '@dit/exporter';
+import { EXIT, type Io, UsageError } from '../io.js';
+
+export const exportHelp = `Usage: dit export --path DIR [options] [-- CMD [ARGS...]]
+
+Copy exactly what CMD needs into DIR, so that \`FROM scratch\` + \`COPY --from=build DIR /\` runs it:
+the libraries and loader of every program (as the loader would find them), every file the traced
+CMD used, runtime data it depends on (NSS modules, CA certificates, zone files, gconv), and what you
+include. Then run CMD again inside DIR, isolated like a container, and fail with the missing paths
+if it breaks. Without CMD, nothing is traced: DIR gets the closure of --binary and --include.
+
+Options:
+  --path DIR             the output folder (must be empty or missing)
+  --binary FILE          also export FILE and its closure (repeatable)
+  --include GLOB         also export what GLOB matches inside the root; an exact folder takes all of it (repeatable)
+  --exclude GLOB         never export what GLOB matches (repeatable)
+  --root DIR             read everything inside this unpacked image; CMD runs chrooted into it
+  --library-path PATHS   LD_LIBRARY_PATH for resolving libraries
+  --force                replace a non-empty --path
+  --keep-setuid          keep setuid/setgid bits (dropped by default)
+  --no-verify            do not run CMD inside the export afterwards
+  --timeout SECONDS      kill CMD (and everything it started) after this long
+  --report FILE          write a JSON report: every file with size, mode, sha256 and why it is there
+  -q, --quiet            no progress on stderr
+  -h, --help             show this help
+
+Exit status: 0 exported (and verified), 1 the export does not run CMD (missing paths listed),
+2 bad input (nothing is exported).
+`;
+
+export async function exportCommand(argv: string[], io: Io): Promise<number> {
+  const split = argv.indexOf('--');
+  const own = split < 0 ? argv : argv.slice(0, split);
+  const command = split < 0 ? [] : argv.slice(split + 1);
+  const { values, positionals } = parseArgs({
+    args: own,
+    allowPositionals: true,
+    options: {
+      path: { type: 'string' },
+      binary: { type: 'string', multiple: true },
+      include: { type: 'string', multiple: true },
+      exclude: { type: 'string', multiple: true },
+      root: { type: 'string' },
+      'library-path': { type: 'string' },
+      force: { type: 'boolean' },
+      'keep-setuid': { type: 'boolean' },
+      'no-verify': { type: 'boolean' },
+      timeout: { type: 'string' },
+      report: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout(exportHelp);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`export: unexpected "${positionals[0]}" (the command goes after --)`);
+  }
+  if (values.path === undefined) throw new UsageError('export: --path DIR is required');
+  if (split >= 0 && command.length === 0) throw new UsageError('export: nothing after --');
+  if (command.length === 0 && !values.binary?.length && !values.include?.length) {
+    throw new UsageError(
+      'export: give a command after --, or --binary, or --include: there is nothing to export',
+    );
+  }
+  let timeoutMs: number | undefined;
+  if (values.timeout !== undefined) {
+    const seconds = Number(values.timeout);
+    if (!(seconds > 0))
+      throw new UsageError(
+        `export: --timeout must be a positive number of seconds (got "${values.timeout}")`,
+      );
+    timeoutMs = seconds * 1000;
+  }
+
+  const progress = (event: ProgressEvent) => {
+    if (values.quiet) return;
+    switch (event.stage) {
+      case 'trace':
+        io.stderr(`dit: tracing ${event.command.join(' ')}\n`);
+        break;
+      case 'copy':
+        if (event.done === event.total) io.stderr(`dit: copied ${event.total} files\n`);
+        break;
+      case 'verify':
+        io.stderr(`dit: verifying inside the export (${event.isolation})\n`);
+        break;
+    }
+  };
+
+  let report: ExportReport;
+  try {
+    report = await exportImage({
+      path: values.path,
+      command,
+      binaries: values.binary,
+      include: values.include,
+      exclude: values.exclude,
+      root: values.root,
+      libraryPath: values['library-path'],
+      force: values.force,
+      keepSetuid: values['keep-setuid'],
+      verify: !values['no-verify'],
+      timeoutMs,
+      onProgress: progress,
+    });
+  } catch (error) {
+    if (error instanceof ExportError) {
+      io.stderr(`dit: export: ${error.message}\n`);
+      return error.code === 'EXPORT_WRITE_FAILED' ? EXIT.incomplete : EXIT.usage;
+    }
+    throw error;
+  }
+
+  if (values.report !== undefined) writeFileSync(values.report, `${JSON.stringify(report, null, 1)}\n`);
+  for (const warning of report.warnings) io.stderr(`dit: warning: ${warning}\n`);
+  const summary = `exported ${report.totals.files} files, ${report.totals.symlinks} symlinks (${formatSize(report.totals.bytes)}) to ${report.output}`;
+  const verification = report.verification;
+  if (verification === null) {
+    io.stdout(`${summary}${command.length > 0 ? ' (not verified: --no-verify)' : ''}\n`);
+    return EXIT.ok;
+  }
+  if (verification.ok) {
+    io.stdout(`${summary}; verified: the command runs inside it (${verification.isolation})\n`);
+    return EXIT.ok;
+  }
+  io.stdout(`${summary}; NOT verified\n`);
+  if (!verification.ran) {
+    io.stderr(`dit: verification could not run: ${verification.note}\n`);
+    return EXIT.incomplete;
+  }
+  io.stderr(`dit: verification failed: ${verification.note}\n`);
+  if (verification.missing.length > 0) {
+    io.stderr(
+      'dit: these paths exist in the source but not in the export; each could be added with --include:\n',
+    );
+    for (const path of verification.missing) io.stderr(`  --include ${path}\n`);
+  }
+  return EXIT.incomplete;
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}

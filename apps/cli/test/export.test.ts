@@ -1,0 +1,109 @@
+/** `dit export` end to end: what a user sees (summary, progress, errors, exit status) and the --report file. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../test-support/fixtures.js';
+import { main } from '../src/main.js';
+
+const temp = tempDir('dit-cli-export-');
+const T = temp.path;
+afterAll(() => temp.cleanup());
+
+async function dit(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const status = await main(argv, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+  return { status, stdout, stderr };
+}
+
+describe('dit export', () => {
+  it('exports, verifies, prints one summary line, and writes the report', async () => {
+    const out = join(T, 'getent');
+    const reportFile = join(T, 'getent.json');
+    const { status, stdout, stderr } = await dit(
+      'export',
+      '--path',
+      out,
+      '--report',
+      reportFile,
+      '--',
+      '/usr/bin/getent',
+      'passwd',
+      'root',
+    );
+    expect(stderr).toContain('dit: tracing /usr/bin/getent passwd root');
+    expect(stderr).toContain('dit: verifying inside the export (namespaces)');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(
+      /^exported \d+ files, \d+ symlinks \([\d.]+ \w+\) to .*; verified: the command runs inside it \(namespaces\)\n$/,
+    );
+    const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+    expect(report.verification.ok).toBe(true);
+    const getent = report.entries.find((entry: { path: string }) => entry.path === '/usr/bin/getent');
+    expect(getent).toMatchObject({
+      type: 'file',
+      mode: 0o755,
+      reasons: expect.arrayContaining(['the check command']),
+    });
+    expect(getent.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.totals.files).toBe(
+      report.entries.filter((e: { type: string }) => e.type === 'file').length,
+    );
+  });
+
+  it('static mode with --binary and no command', async () => {
+    const { status, stdout } = await dit(
+      'export',
+      '--path',
+      join(T, 'static'),
+      '--binary',
+      '/usr/bin/curl',
+      '-q',
+    );
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^exported \d+ files/);
+    expect(existsSync(join(T, 'static/usr/bin/curl'))).toBe(true);
+  });
+
+  it('refuses a non-empty --path with exit 2 and keeps what is there', async () => {
+    const out = join(T, 'full');
+    mkdirSync(out);
+    writeFileSync(join(out, 'mine'), 'x');
+    const { status, stderr } = await dit('export', '--path', out, '--binary', '/usr/bin/curl');
+    expect(status).toBe(2);
+    expect(stderr).toContain(`${out}: is not empty (use --force`);
+    expect(readFileSync(join(out, 'mine'), 'utf8')).toBe('x');
+    const forced = await dit('export', '--path', out, '--binary', '/usr/bin/curl', '--force', '-q');
+    expect(forced.status).toBe(0);
+    expect(existsSync(join(out, 'mine'))).toBe(false);
+  });
+
+  it('exits 1 and lists the --include that would fix a broken export', async () => {
+    const { status, stderr } = await dit(
+      'export',
+      '--path',
+      join(T, 'broken'),
+      '-q',
+      '--exclude',
+      '/usr/lib/python3.11/json/decoder.py',
+      '--',
+      '/usr/bin/python3',
+      '-c',
+      'import json',
+    );
+    expect(status).toBe(1);
+    expect(stderr).toContain('dit: verification failed: inside the export the command exited with 1');
+    expect(stderr).toContain('  --include /usr/lib/python3.11/json/decoder.py');
+  });
+
+  it('usage errors exit 2', async () => {
+    expect((await dit('export', '--', '/bin/true')).status).toBe(2); // no --path
+    expect((await dit('export', '--path', join(T, 'x'))).status).toBe(2); // nothing to export
+    expect((await dit('export', '--path', join(T, 'x'), '--timeout', 'soon', '--', '/bin/true')).status).toBe(
+      2,
+    );
+    const missing = await dit('export', '--path', join(T, 'y'), '--', 'no-such-command-anywhere');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('no-such-command-anywhere: command not found');
+  });
+});

@@ -1,0 +1,84 @@
+import { posix } from 'node:path';
+import fg from 'fast-glob';
+import picomatch from 'picomatch';
+import { ExportError } from './errors.js';
+import type { Selection } from './selection.js';
+
+/**
+ * Patterns are absolute paths inside the root (`/usr/share/zoneinfo/**`). One that climbs out of
+ * the root with `..` is refused outright rather than clamped: it says the user meant something else.
+ */
+export function checkPattern(pattern: string, option: string): string {
+  if (pattern === '') throw new ExportError('EXPORT_NOT_FOUND', `${option}: empty pattern`);
+  const absolute = pattern.startsWith('/') ? pattern : `/${pattern}`;
+  let depth = 0;
+  for (const part of absolute.split('/')) {
+    if (part === '..') depth--;
+    else if (part !== '' && part !== '.') depth++;
+    if (depth < 0) {
+      throw new ExportError(
+        'EXPORT_PATH_ESCAPES_ROOT',
+        `${option} ${pattern}: leaves the root (too many "..")`,
+      );
+    }
+  }
+  return absolute;
+}
+
+/**
+ * Adds what `--include` patterns match. An exact path (no glob characters) must exist, bypasses the
+ * deny list (the user named it), and takes a whole folder; a glob takes what it matches, links not
+ * followed, dot files included, the deny list applied.
+ */
+export function addIncludes(selection: Selection, patterns: readonly string[]): void {
+  const fs = selection.fs;
+  for (const raw of patterns) {
+    const pattern = checkPattern(raw, '--include');
+    const reason = { kind: 'included', pattern: raw } as const;
+    if (!fg.isDynamicPattern(pattern)) {
+      const lookup = fs.lookup(pattern);
+      if (lookup.error !== null && lookup.links.length === 0) {
+        throw new ExportError('EXPORT_NOT_FOUND', `--include ${raw}: no such file or folder in the root`);
+      }
+      selection.add(pattern, reason, { exact: true });
+      if (lookup.type === 'directory') addFolder(selection, lookup.realPath!, reason);
+      continue;
+    }
+    const matches = fg.sync(pattern.slice(1), {
+      cwd: fs.root,
+      dot: true,
+      onlyFiles: false,
+      followSymbolicLinks: false,
+      unique: true,
+    });
+    for (const match of matches.sort()) selection.add(`/${match}`, reason);
+  }
+}
+
+function addFolder(selection: Selection, dir: string, reason: { kind: 'included'; pattern: string }): void {
+  const matches = fg.sync('**', {
+    cwd: selection.fs.hostPath(dir),
+    dot: true,
+    onlyFiles: false,
+    followSymbolicLinks: false,
+  });
+  // Only the folder itself was named: what lies inside still passes the deny list.
+  for (const match of matches.sort()) selection.add(posix.join(dir, match), reason);
+}
+
+/** Removes what `--exclude` patterns match (directories stay when something exported lies inside). */
+export function applyExcludes(selection: Selection, patterns: readonly string[]): number {
+  if (patterns.length === 0) return 0;
+  const isExcluded = picomatch(
+    patterns.map((pattern) => checkPattern(pattern, '--exclude')),
+    { dot: true },
+  );
+  let removed = 0;
+  for (const entry of [...selection.values()]) {
+    if (entry.type !== 'directory' && isExcluded(entry.path)) {
+      selection.remove(entry.path);
+      removed++;
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,17 @@
+/**
+ * @dit/exporter: the exact file set an application needs — static ELF closure, traced run, runtime
+ * data, includes — written as a folder that becomes a FROM scratch image, and verified inside it.
+ */
+export { ExportError, type ExportErrorCode } from './errors.js';
+export { exportImage } from './export.js';
+export { type IsolatedRun, runIsolated } from './isolate.js';
+export { nssModules } from './runtime-data.js';
+export type {
+  ExportedEntry,
+  ExportOptions,
+  ExportReport,
+  Isolation,
+  ProgressEvent,
+  Reason,
+  Verification,
+} from './types.js';

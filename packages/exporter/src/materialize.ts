@@ -1,0 +1,256 @@
+import {
+  chmodSync,
+  constants,
+  copyFileSync,
+  lchownSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+  symlinkSync,
+  utimesSync,
+} from 'node:fs';
+import { basename, dirname, join, posix } from 'node:path';
+import type { RootFs } from '@dit/resolver';
+import { ExportError } from './errors.js';
+import type { Selected } from './selection.js';
+import type { ExportedEntry, Reason } from './types.js';
+
+const SETID_BITS = 0o6000;
+
+export interface MaterializeOptions {
+  readonly fs: RootFs;
+  readonly entries: readonly Selected[];
+  readonly output: string;
+  readonly force: boolean;
+  readonly keepSetuid: boolean;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface Materialized {
+  readonly entries: ExportedEntry[];
+  readonly warnings: string[];
+}
+
+/** Refuses an output folder that exists and is not empty (unless forced) before any work is done. */
+export function checkOutput(output: string, force: boolean): void {
+  let stat: Stats;
+  try {
+    stat = statSync(output);
+  } catch {
+    return; // missing: it will be created
+  }
+  if (!stat.isDirectory())
+    throw new ExportError('EXPORT_BAD_OUTPUT', `${output}: exists and is not a folder`);
+  if (!force && readdirSync(output).length > 0) {
+    throw new ExportError(
+      'EXPORT_OUTPUT_NOT_EMPTY',
+      `${output}: is not empty (use --force to replace what is there)`,
+    );
+  }
+}
+
+/**
+ * Writes the selection into a staging folder beside `output` and renames it into place, so that a
+ * failure at any point leaves no partial export and `output` holds either the old content or the
+ * whole new one. Every path is checked to stay inside the staging folder; files are written before
+ * any symlink exists there, so no write can be redirected through a link.
+ */
+export function materialize(options: MaterializeOptions): Materialized {
+  const { fs, output } = options;
+  checkOutput(output, options.force);
+  mkdirSync(dirname(output), { recursive: true });
+  const staging = mkdtempSync(join(dirname(output), `.${basename(output)}.dit-`));
+  try {
+    const result = writeTree(options, staging);
+    swapIntoPlace(staging, output);
+    return result;
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    if (error instanceof ExportError) throw error;
+    throw new ExportError('EXPORT_WRITE_FAILED', `writing the export failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function writeTree(options: MaterializeOptions, staging: string): Materialized {
+  const { fs } = options;
+  const warnings: string[] = [];
+  const exported: ExportedEntry[] = [];
+  const inStaging = (path: string) => safeJoin(staging, path);
+
+  // Directories: every parent of every entry, with the source's mode, owner and times.
+  const directories = new Map<string, Reason[]>();
+  for (const entry of options.entries) {
+    if (entry.type === 'directory') directories.set(entry.path, entry.reasons);
+    for (let dir = posix.dirname(entry.path); dir !== '/'; dir = posix.dirname(dir)) {
+      if (!directories.has(dir)) directories.set(dir, [{ kind: 'parent-directory' }]);
+    }
+  }
+  const sortedDirs = [...directories.keys()].sort();
+  for (const dir of sortedDirs) mkdirSync(inStaging(dir), { recursive: true });
+
+  // Regular files, then hard links to those already written.
+  const files = options.entries
+    .filter((entry) => entry.type === 'file')
+    .sort((a, b) => a.path.localeCompare(b.path));
+  const firstByInode = new Map<string, string>();
+  let done = 0;
+  for (const entry of files) {
+    const stat = fs.stat(entry.path);
+    if (stat === null)
+      throw new ExportError('EXPORT_WRITE_FAILED', `${entry.path}: vanished while exporting`);
+    const target = inStaging(entry.path);
+    const inode = `${stat.dev}:${stat.ino}`;
+    const linkedTo = stat.nlink > 1 ? firstByInode.get(inode) : undefined;
+    let mode = stat.mode & 0o7777;
+    if (mode & SETID_BITS && !options.keepSetuid) {
+      warnings.push(`${entry.path}: setuid/setgid bits dropped (--keep-setuid keeps them)`);
+      mode &= ~SETID_BITS;
+    }
+    if (linkedTo !== undefined) {
+      linkSync(inStaging(linkedTo), target);
+    } else {
+      copyFileSync(fs.hostPath(entry.path), target, constants.COPYFILE_FICLONE);
+      lchownSync(target, stat.uid, stat.gid); // before chmod: chown clears setuid bits
+      chmodSync(target, mode);
+      utimesSync(target, stat.atime, stat.mtime);
+      firstByInode.set(inode, entry.path);
+    }
+    exported.push({
+      path: entry.path,
+      type: 'file',
+      size: stat.size,
+      mode,
+      uid: stat.uid,
+      gid: stat.gid,
+      sha256: null,
+      ...(linkedTo === undefined ? {} : { hardLinkOf: linkedTo }),
+      reasons: entry.reasons.map(describeReason),
+    });
+    options.onProgress?.(++done, files.length);
+  }
+
+  // Symlinks, as written in the source (relative stays relative, absolute stays absolute).
+  for (const entry of options.entries
+    .filter((e) => e.type === 'symlink')
+    .sort((a, b) => a.path.localeCompare(b.path))) {
+    const stat = fs.stat(entry.path);
+    const target = inStaging(entry.path);
+    symlinkSync(entry.target!, target);
+    if (stat) {
+      lchownSync(target, stat.uid, stat.gid);
+      lutimesSync(target, stat.atime, stat.mtime);
+    }
+    exported.push({
+      path: entry.path,
+      type: 'symlink',
+      size: entry.target!.length,
+      mode: 0o777,
+      uid: stat?.uid ?? 0,
+      gid: stat?.gid ?? 0,
+      sha256: null,
+      target: entry.target!,
+      reasons: entry.reasons.map(describeReason),
+    });
+  }
+
+  // /tmp exists in every image, world-writable and sticky, whatever the source had.
+  if (!directories.has('/tmp')) directories.set('/tmp', [{ kind: 'skeleton' }]);
+  mkdirSync(inStaging('/tmp'), { recursive: true });
+
+  // Directory modes and times last (writing into a directory changes its mtime), deepest first.
+  for (const dir of [...directories.keys()].sort().reverse()) {
+    const target = inStaging(dir);
+    const stat = dir === '/tmp' ? null : fs.stat(dir);
+    const mode = stat === null ? 0o1777 : stat.mode & 0o7777;
+    if (stat) lchownSync(target, stat.uid, stat.gid);
+    chmodSync(target, mode);
+    if (stat) utimesSync(target, stat.atime, stat.mtime);
+    exported.push({
+      path: dir,
+      type: 'directory',
+      size: 0,
+      mode,
+      uid: stat?.uid ?? 0,
+      gid: stat?.gid ?? 0,
+      sha256: null,
+      reasons: directories.get(dir)!.map(describeReason),
+    });
+  }
+  // The staging folder becomes the image root: root-owned, 0755, like any image's `/`.
+  chmodSync(staging, 0o755);
+  exported.sort((a, b) => a.path.localeCompare(b.path));
+  return { entries: exported, warnings };
+}
+
+/** `path` (absolute, inside the root) under `base`, refusing anything that would leave `base`. */
+export function safeJoin(base: string, path: string): string {
+  const normalized = posix.normalize(path);
+  if (!normalized.startsWith('/') || normalized.split('/').includes('..')) {
+    throw new ExportError('EXPORT_PATH_ESCAPES_ROOT', `${path}: not a clean absolute path inside the root`);
+  }
+  const joined = join(base, normalized);
+  if (joined !== base && !joined.startsWith(`${base}/`)) {
+    throw new ExportError('EXPORT_PATH_ESCAPES_ROOT', `${path}: would be written outside the export`);
+  }
+  return joined;
+}
+
+/** Replaces `output` with `staging`: the old content is moved aside first and removed only after. */
+function swapIntoPlace(staging: string, output: string): void {
+  let old: string | null = null;
+  try {
+    statSync(output);
+    old = `${staging}.old`;
+    renameSync(output, old);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EBUSY' || code === 'EXDEV') {
+      // `output` is a mount point (a volume): move the new tree's entries into it instead.
+      moveEntriesInto(staging, output);
+      return;
+    }
+    if (code !== 'ENOENT') throw error;
+  }
+  renameSync(staging, output);
+  if (old !== null) rmSync(old, { recursive: true, force: true });
+}
+
+function moveEntriesInto(staging: string, output: string): void {
+  for (const name of readdirSync(output)) rmSync(join(output, name), { recursive: true, force: true });
+  for (const name of readdirSync(staging)) renameSync(join(staging, name), join(output, name));
+  chmodSync(output, 0o755);
+  rmSync(staging, { recursive: true, force: true });
+}
+
+export function describeReason(reason: Reason): string {
+  switch (reason.kind) {
+    case 'binary':
+      return 'named by --binary';
+    case 'command':
+      return 'the check command';
+    case 'needed-by':
+      return `needed by ${reason.by}`;
+    case 'interpreter-of':
+      return `interpreter of ${reason.of}`;
+    case 'traced':
+      return `traced (${reason.how.join(', ')})`;
+    case 'included':
+      return `included by ${reason.pattern}`;
+    case 'runtime-data':
+      return `runtime data: ${reason.why}`;
+    case 'link-on-the-way':
+      return `symlink on the way to ${reason.to}`;
+    case 'parent-directory':
+      return 'parent directory';
+    case 'skeleton':
+      return 'image skeleton';
+  }
+}

@@ -1,0 +1,155 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import type { Closure } from './closure.js';
+import type { Selection } from './selection.js';
+
+/**
+ * Files a short check run tends to miss although the program needs them in production, added when
+ * the trace shows the area in use (shared/docs/landscape.md lists what peers' users lose):
+ * NSS modules named in nsswitch.conf, the gconv cache, the CA certificates, Python package metadata.
+ * The zone file behind /etc/localtime needs nothing here: links are always followed.
+ */
+export function addRuntimeData(
+  selection: Selection,
+  closure: Closure,
+  traced: ReadonlySet<string>,
+  /** An ELF program of the export to resolve dlopen()s from, or null if there is none. */
+  program: string | null,
+): void {
+  const fs = selection.fs;
+  const read = (path: string): string | null => {
+    const lookup = fs.lookup(path);
+    if (lookup.type !== 'file') return null;
+    try {
+      return readFileSync(fs.hostPath(lookup.realPath!), 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const tracedUnder = (prefix: string) =>
+    [...traced].some((path) => path === prefix || path.startsWith(`${prefix}/`));
+
+  // NSS: glibc dlopen()s libnss_<service>.so.2 for the services nsswitch.conf names, lazily: a
+  // check that looked up root (in `files`) never loaded the module that resolves other users.
+  if (traced.has('/etc/nsswitch.conf') && program !== null) {
+    const conf = read('/etc/nsswitch.conf');
+    if (conf !== null) {
+      const modules = nssModules(conf);
+      if (modules.length > 0)
+        closure.addDlopened(program, modules, 'an NSS module named in /etc/nsswitch.conf');
+      for (const file of [
+        '/etc/passwd',
+        '/etc/group',
+        '/etc/hosts',
+        '/etc/host.conf',
+        '/etc/resolv.conf',
+        '/etc/gai.conf',
+      ]) {
+        if (traced.has(file))
+          selection.add(file, { kind: 'runtime-data', why: 'name service configuration' });
+      }
+    }
+  }
+
+  // gconv: modules are opened by path from gconv-modules(.cache); keep the cache and the lists.
+  for (const path of traced) {
+    const match = /^(.*\/gconv)\//.exec(path);
+    if (match === null) continue;
+    const dir = match[1]!;
+    for (const name of ['gconv-modules.cache', 'gconv-modules']) {
+      if (fs.lookup(`${dir}/${name}`).type === 'file') {
+        selection.add(`${dir}/${name}`, { kind: 'runtime-data', why: 'character set conversion (gconv)' });
+      }
+    }
+    addTree(selection, `${dir}/gconv-modules.d`, 'character set conversion (gconv)');
+    break;
+  }
+
+  // CA certificates: a TLS client that looked in /etc/ssl needs the bundle and the hashed links.
+  if (tracedUnder('/etc/ssl') || tracedUnder('/usr/lib/ssl')) {
+    const why = 'CA certificates for TLS';
+    for (const file of [
+      '/etc/ssl/certs/ca-certificates.crt',
+      '/etc/ssl/openssl.cnf',
+      '/usr/lib/ssl/openssl.cnf',
+      '/usr/lib/ssl/cert.pem',
+    ]) {
+      if (fs.lookup(file).realPath !== null) selection.add(file, { kind: 'runtime-data', why });
+    }
+    if (tracedUnder('/etc/ssl/certs')) addTree(selection, '/etc/ssl/certs', why);
+  }
+
+  addPythonMetadata(selection);
+}
+
+/** Module names for the services nsswitch.conf names (`passwd: files systemd` -> libnss_systemd.so.2). */
+export function nssModules(conf: string): string[] {
+  const services = new Set<string>();
+  for (const raw of conf.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    const match = /^[a-z_]+\s*:\s*(.*)$/.exec(line);
+    if (match === null) continue;
+    // Actions in brackets ([NOTFOUND=return]) are not services.
+    for (const word of match[1]!.replace(/\[[^\]]*\]/g, ' ').split(/\s+/)) {
+      if (/^[A-Za-z0-9_-]+$/.test(word)) services.add(word);
+    }
+  }
+  return [...services].map((service) => `libnss_${service}.so.2`);
+}
+
+function addTree(selection: Selection, dir: string, why: string): void {
+  const fs = selection.fs;
+  const lookup = fs.lookup(dir);
+  if (lookup.type !== 'directory') return;
+  const walk = (path: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(fs.hostPath(fs.lookup(path).realPath!)).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const child = `${path}/${name}`;
+      const stat = fs.stat(fs.lookup(path).realPath! + `/${name}`);
+      if (stat?.isDirectory()) walk(child);
+      else selection.add(child, { kind: 'runtime-data', why });
+    }
+  };
+  walk(lookup.path);
+}
+
+/**
+ * Python reads `*.dist-info` to find entry points and versions (importlib.metadata); a package
+ * whose metadata is gone breaks console scripts (slim #143). A dist-info folder comes along when its
+ * RECORD lists a file that is exported.
+ */
+function addPythonMetadata(selection: Selection): void {
+  const fs = selection.fs;
+  const sitePackages = new Set<string>();
+  for (const entry of selection.values()) {
+    const match = /^(.*\/(?:site|dist)-packages)\//.exec(entry.path);
+    if (match) sitePackages.add(match[1]!);
+  }
+  for (const dir of sitePackages) {
+    let names: string[];
+    try {
+      names = readdirSync(fs.hostPath(dir));
+    } catch {
+      continue;
+    }
+    for (const name of names.filter((n) => n.endsWith('.dist-info'))) {
+      let record: string;
+      try {
+        record = readFileSync(fs.hostPath(`${dir}/${name}/RECORD`), 'utf8');
+      } catch {
+        continue;
+      }
+      const used = record.split('\n').some((line) => {
+        const file = line.split(',')[0];
+        if (!file || file.startsWith('..')) return false;
+        return selection.get(posix.join(dir, file)) !== undefined;
+      });
+      if (used) addTree(selection, `${dir}/${name}`, 'metadata of an imported Python package');
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import type { AccessKind } from '@dit/trace';
+
+export interface ExportOptions {
+  /** The output folder. It must be empty or missing, unless `force`. */
+  readonly path: string;
+  /** The check command (after `--`): traced, and run again inside the export to verify it. */
+  readonly command?: readonly string[];
+  /** Programs whose static ELF closure (libraries, loader, `#!` interpreters) is exported. */
+  readonly binaries?: readonly string[];
+  /** Globs (inside the root) exported as well; an exact path to a folder takes the whole folder. */
+  readonly include?: readonly string[];
+  /** Globs (inside the root) never exported. */
+  readonly exclude?: readonly string[];
+  /** Read everything inside this unpacked image root, and trace the command chrooted into it. Default `/`. */
+  readonly root?: string;
+  /** Replace a non-empty `path`. */
+  readonly force?: boolean;
+  /** Keep setuid/setgid bits (dropped by default, with a warning). */
+  readonly keepSetuid?: boolean;
+  /** Run the command inside the export afterwards and compare (default true when there is a command). */
+  readonly verify?: boolean;
+  /** Kill the command (and all it started) after this many milliseconds. */
+  readonly timeoutMs?: number;
+  /** The command's environment (default: this process's). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The command's working directory, inside the root (default: `/` with a root, else the current directory). */
+  readonly cwd?: string;
+  /** LD_LIBRARY_PATH for the static resolution. */
+  readonly libraryPath?: string;
+  /** Store identical files once, as hard links (off by default: writing one would change the other). */
+  readonly dedupe?: boolean;
+  /** Progress for long work; libraries never print, callers may. */
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+export type ProgressEvent =
+  | { readonly stage: 'trace'; readonly command: readonly string[] }
+  | { readonly stage: 'resolve'; readonly files: number }
+  | { readonly stage: 'copy'; readonly done: number; readonly total: number }
+  | { readonly stage: 'hash'; readonly files: number }
+  | { readonly stage: 'verify'; readonly isolation: Isolation };
+
+/** Why a path is in the export: every entry has at least one. */
+export type Reason =
+  | { readonly kind: 'binary' }
+  | { readonly kind: 'command' }
+  | { readonly kind: 'needed-by'; readonly by: string }
+  | { readonly kind: 'interpreter-of'; readonly of: string }
+  | { readonly kind: 'traced'; readonly how: readonly AccessKind[] }
+  | { readonly kind: 'included'; readonly pattern: string }
+  | { readonly kind: 'runtime-data'; readonly why: string }
+  | { readonly kind: 'link-on-the-way'; readonly to: string }
+  | { readonly kind: 'parent-directory' }
+  | { readonly kind: 'skeleton' };
+
+export interface ExportedEntry {
+  /** Absolute path inside the export (and the root). */
+  readonly path: string;
+  readonly type: 'file' | 'symlink' | 'directory';
+  readonly size: number;
+  /** Permission bits as exported (setuid/setgid dropped unless kept). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly sha256: string | null;
+  /** For symlinks: the target as written. */
+  readonly target?: string;
+  /** For a hard link to an entry exported earlier: that entry's path. */
+  readonly hardLinkOf?: string;
+  readonly reasons: readonly string[];
+}
+
+export type Isolation = 'namespaces' | 'chroot';
+
+export interface Verification {
+  /** How the check was isolated: fresh mount and pid namespaces, or a plain chroot where those are not allowed. */
+  readonly isolation: Isolation | null;
+  readonly ran: boolean;
+  readonly ok: boolean;
+  readonly expectedExitCode: number | null;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  /** Paths the failing run looked for that exist in the source but not in the export. */
+  readonly missing: readonly string[];
+  /** Why it did not run (namespaces and chroot both refused), or what went wrong. */
+  readonly note: string | null;
+}
+
+export interface ExportReport {
+  readonly version: 1;
+  readonly output: string;
+  readonly root: string;
+  readonly command: readonly string[] | null;
+  readonly entries: readonly ExportedEntry[];
+  readonly totals: {
+    readonly files: number;
+    readonly symlinks: number;
+    readonly directories: number;
+    readonly bytes: number;
+  };
+  readonly warnings: readonly string[];
+  readonly trace: {
+    readonly exitCode: number | null;
+    readonly durationMs: number;
+    readonly paths: number;
+  } | null;
+  readonly verification: Verification | null;
+}

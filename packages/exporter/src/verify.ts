@@ -1,0 +1,97 @@
+import { RootFs } from '@dit/resolver';
+import { trace } from '@dit/trace';
+import { denyReason } from './deny.js';
+import { runIsolated } from './isolate.js';
+import type { Isolation, Verification } from './types.js';
+
+export interface VerifyOptions {
+  readonly output: string;
+  /** The source the export came from, to tell "missing from the export" from "missing everywhere". */
+  readonly fs: RootFs;
+  readonly command: readonly string[];
+  readonly cwd: string;
+  readonly env: Record<string, string | undefined>;
+  readonly timeoutMs?: number;
+  readonly expectedExitCode: number;
+  readonly onIsolation?: (isolation: Isolation) => void;
+  /** Paths the traced run used successfully: any of them absent from the export is a suspect. */
+  readonly usedPaths?: readonly string[];
+}
+
+/**
+ * Runs the command again inside the export, isolated like a container, and compares its exit status
+ * with the traced run. When it breaks, the run is traced inside the export and every path it looked
+ * for in vain that exists in the source is reported: each is an `--include` that would fix it.
+ */
+export async function verifyExport(options: VerifyOptions): Promise<Verification> {
+  const run = await runIsolated(options.output, options.command, {
+    env: options.env,
+    cwd: options.cwd,
+    timeoutMs: options.timeoutMs,
+  });
+  if (run.isolation !== null) options.onIsolation?.(run.isolation);
+  const base = {
+    isolation: run.isolation,
+    expectedExitCode: options.expectedExitCode,
+    exitCode: run.exitCode,
+    signal: run.signal,
+  };
+  if (run.isolation === null) return { ...base, ran: false, ok: false, missing: [], note: run.note };
+  if (run.exitCode === options.expectedExitCode && !run.timedOut) {
+    return { ...base, ran: true, ok: true, missing: [], note: run.note };
+  }
+  const missing = [...new Set([...usedButAbsent(options), ...(await findMissing(options))])].sort();
+  const stderrTail = run.stderr.toString('utf8').trim().split('\n').slice(-5).join('\n');
+  const what = run.timedOut
+    ? 'timed out'
+    : run.signal
+      ? `died of ${run.signal}`
+      : `exited with ${run.exitCode}`;
+  return {
+    ...base,
+    ran: true,
+    ok: false,
+    missing,
+    note: `inside the export the command ${what} (expected ${options.expectedExitCode})${stderrTail ? `; it said:\n${stderrTail}` : ''}`,
+  };
+}
+
+async function findMissing(options: VerifyOptions): Promise<string[]> {
+  let report: Awaited<ReturnType<typeof trace>>;
+  try {
+    report = await trace([...options.command], {
+      root: options.output,
+      cwd: options.cwd,
+      env: options.env,
+      timeoutMs: options.timeoutMs,
+      stdio: 'pipe',
+    });
+  } catch {
+    return []; // the diagnosis is a courtesy; the failure itself is already established
+  }
+  const missing = new Set<string>();
+  for (const path of report.paths) {
+    // Only "not there" counts: EINVAL from readlink on a plain file, say, is no sign of a gap.
+    if (path.ok || !path.failedErrnos.some((errno) => errno === 'ENOENT' || errno === 'ENOTDIR')) continue;
+    if (denyReason(path.path) !== null) continue;
+    if (options.fs.lookup(path.path).error === null) missing.add(path.path);
+  }
+  return [...missing].sort();
+}
+
+/**
+ * What the traced run used that the export lacks (excluded, denied, or gone). Programs often never
+ * ask for a file they do not see in a directory listing (Python's import system works that way),
+ * so the failing run's errors alone would not name it.
+ */
+function usedButAbsent(options: VerifyOptions): string[] {
+  const export_ = new RootFs(options.output);
+  const absent: string[] = [];
+  for (const path of options.usedPaths ?? []) {
+    if (denyReason(path) !== null) continue;
+    const source = options.fs.lookup(path);
+    if (source.type !== 'file') continue;
+    if (export_.lookup(path).error !== null) absent.push(path);
+  }
+  return absent;
+}
