@@ -1,0 +1,441 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { createInterface } from 'node:readline';
+import { RootFs } from '@dit/resolver';
+import { TraceError } from './errors.js';
+import { type KillList, killTracedTree, sweep } from './kill.js';
+import { DEFAULT_PATH, findCommand, isHostExecutable, rootExecutable } from './locate.js';
+import { type ParsedTrace, StraceLogParser } from './parse.js';
+import { summarizePaths } from './summary.js';
+import type { PathSummary, TraceOptions, TraceReport } from './types.js';
+
+/**
+ * The system calls traced (ldso.md 8.3). Each is prefixed with `?` so strace skips the ones the
+ * architecture does not have (aarch64 has no open, stat, access, readlink, getdents, fork, vfork)
+ * instead of refusing to start; the `*64` forms only exist for 32-bit tracees on x86_64.
+ * dup/close/fcntl are not needed: `-y` prints the path behind every fd where it is used.
+ */
+export const TRACED_SYSCALLS: readonly string[] = [
+  'execve',
+  'execveat',
+  'open',
+  'openat',
+  'openat2',
+  'creat',
+  'open_by_handle_at',
+  'stat',
+  'lstat',
+  'fstat',
+  'newfstatat',
+  'statx',
+  'stat64',
+  'lstat64',
+  'fstat64',
+  'fstatat64',
+  'access',
+  'faccessat',
+  'faccessat2',
+  'readlink',
+  'readlinkat',
+  'getdents',
+  'getdents64',
+  'statfs',
+  'fstatfs',
+  'statfs64',
+  'fstatfs64',
+  'chdir',
+  'fchdir',
+  'chroot',
+  'clone',
+  'clone3',
+  'fork',
+  'vfork',
+  'connect',
+  'bind',
+];
+
+/**
+ * strace's arguments before `-- COMMAND`. `--seccomp-bpf` stops the tracee only on traced calls
+ * (everything else runs at full speed); `-y` shows the path behind each fd; exit lines are kept
+ * (only attach and personality notes are quieted) because they carry exit statuses; `-s` is large
+ * enough for any path and for argv arrays (it also caps their element count).
+ */
+export function straceArguments(logFile: string): string[] {
+  return [
+    '-f',
+    '--seccomp-bpf',
+    '-y',
+    '--quiet=attach,personality',
+    '-s',
+    '16384',
+    '-e',
+    `trace=${TRACED_SYSCALLS.map((name) => `?${name}`).join(',')}`,
+    '-o',
+    logFile,
+  ];
+}
+
+const STRACE_HINT = 'install it: apt-get install strace (or pass `strace: PATH`)';
+
+/** Where things run: what to spawn under strace, and how to read the log back. */
+interface Plan {
+  /** argv after `strace ... --`. */
+  readonly argv: string[];
+  /** Host directory strace is started in. */
+  readonly spawnCwd: string;
+  /** Host path reported paths are relative to. */
+  readonly root: string;
+  /** Host cwd of the first process. */
+  readonly cwd: string;
+  readonly rootMode: boolean;
+}
+
+/**
+ * Runs `command` under `strace -f` and reports every path it and its descendants touched. A command
+ * that runs and fails is not an error (see `exitCode`, `signal`); a command that cannot be started,
+ * or strace that cannot trace, is a `TraceError`.
+ */
+export async function trace(command: string[], options: TraceOptions = {}): Promise<TraceReport> {
+  options.signal?.throwIfAborted();
+  if (command.length === 0 || command[0] === undefined || command[0] === '') {
+    throw new TraceError('TRACE_COMMAND_NOT_FOUND', 'no command given: nothing to trace');
+  }
+  const env = cleanEnvironment(options.env ?? process.env);
+  const strace = locateStrace(options.strace);
+  const plan = options.root === undefined ? hostPlan(command, options, env) : rootPlan(command, options, env);
+  const pipe = options.stdio === 'pipe';
+  const stdinInherited = options.stdin === 'inherit';
+
+  const logDir = mkdtempSync(join(tmpdir(), 'dit-trace-'));
+  const logFile = join(logDir, 'strace.log');
+  try {
+    const started = performance.now();
+    // Its own process group, so strace and everything left in the group can be killed together,
+    // except when it must read the terminal: a background group reading it would be stopped.
+    const child = spawn(strace, [...straceArguments(logFile), '--', ...plan.argv], {
+      cwd: plan.spawnCwd,
+      env,
+      stdio: [stdinInherited ? 'inherit' : 'ignore', pipe ? 'pipe' : 'inherit', pipe ? 'pipe' : 'inherit'],
+      detached: !stdinInherited,
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+
+    let timedOut = false;
+    let aborted = false;
+    let killing: Promise<KillList> | null = null;
+    let exited = false;
+    const killTree = () => {
+      // Once strace has exited its pid may be reused: there is nothing left to kill anyway, since
+      // strace -f only exits after the last tracee.
+      if (killing === null && !exited && child.pid !== undefined) {
+        killing = killTracedTree(child.pid, !stdinInherited);
+      }
+    };
+    const timer =
+      options.timeoutMs === undefined
+        ? null
+        : setTimeout(() => {
+            timedOut = true;
+            killTree();
+          }, options.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      killTree();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    let durationMs = 0;
+    let straceExit: { code: number | null; signal: NodeJS.Signals | null };
+    try {
+      straceExit = await new Promise((resolve, reject) => {
+        child.once('error', reject);
+        child.once('exit', () => {
+          exited = true;
+          durationMs = performance.now() - started;
+          // Every tracee is gone now, so the pipes close, unless the command passed them to a
+          // process outside the trace (a running daemon): then stop waiting for that one.
+          setTimeout(() => {
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+          }, 2000).unref();
+        });
+        child.once('close', (code, signal) => resolve({ code, signal }));
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EACCES') {
+        throw new TraceError(
+          'TRACE_STRACE_MISSING',
+          `strace could not be started (${strace}: ${code}): ${STRACE_HINT}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw new TraceError('TRACE_FAILED', `strace could not be started: ${String(error)}`, { cause: error });
+    } finally {
+      if (timer !== null) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    if (killing !== null) sweep(await killing);
+    if (aborted) throw options.signal?.reason ?? new Error('aborted');
+
+    const parsed = await parseLog(logFile, plan);
+    const stderrText = Buffer.concat(stderr).toString('utf8');
+    if (!timedOut) checkStarted(parsed, plan, command, strace, straceExit, pipe ? stderrText : null);
+
+    let exitCode = parsed.exitCode;
+    let signal = parsed.signal;
+    if (parsed.exitCode === null && parsed.signal === null) {
+      // No exit line for the command (a truncated log): strace exits with the command's status.
+      exitCode = straceExit.code;
+      signal = straceExit.signal;
+    }
+    if (timedOut) exitCode = null;
+
+    const paths = summarizePaths(parsed.accesses);
+    if (options.resolveLinks ?? true) resolveLinks(paths, plan.root);
+    return {
+      version: 1,
+      command: [...command],
+      exitCode,
+      signal,
+      timedOut,
+      durationMs: Math.round(durationMs * 10) / 10,
+      stdout: pipe ? Buffer.concat(stdout) : null,
+      stderr: pipe ? Buffer.concat(stderr) : null,
+      accesses: parsed.accesses,
+      processes: parsed.processes,
+      paths,
+    };
+  } finally {
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+function cleanEnvironment(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+function hostSearchPath(): string {
+  return `${process.env.PATH ?? ''}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`;
+}
+
+function locateStrace(explicit: string | undefined): string {
+  if (explicit !== undefined) {
+    const found = findCommand(explicit, hostSearchPath(), process.cwd(), isHostExecutable);
+    if (found === null)
+      throw new TraceError('TRACE_STRACE_MISSING', `strace not found at ${explicit}: ${STRACE_HINT}`);
+    return found;
+  }
+  const found = findCommand('strace', hostSearchPath(), '/', isHostExecutable);
+  if (found === null)
+    throw new TraceError('TRACE_STRACE_MISSING', `strace is not installed (not on PATH): ${STRACE_HINT}`);
+  return found;
+}
+
+function hostPlan(command: string[], options: TraceOptions, env: Record<string, string>): Plan {
+  const asked = posix.resolve(options.cwd ?? process.cwd());
+  if (!isDirectory(asked)) {
+    throw new TraceError('TRACE_FAILED', `working directory ${asked} does not exist or is not a directory`);
+  }
+  // The kernel keeps the directory, not the name: getcwd() and strace's annotations are physical.
+  const cwd = realpathSync(asked);
+  const searchPath = env.PATH ?? DEFAULT_PATH;
+  if (
+    findCommand(command[0]!, searchPath, cwd, commandCandidate(command[0]!, isHostExecutable, existsSync)) ===
+    null
+  ) {
+    throw new TraceError('TRACE_COMMAND_NOT_FOUND', `${command[0]}: command not found (PATH=${searchPath})`);
+  }
+  return { argv: command, spawnCwd: cwd, root: '/', cwd, rootMode: false };
+}
+
+function rootPlan(command: string[], options: TraceOptions, env: Record<string, string>): Plan {
+  let root: string;
+  try {
+    // Canonical, because strace's fd annotations are canonical host paths and are matched against it.
+    root = realpathSync(options.root!);
+  } catch (error) {
+    throw new TraceError('TRACE_BAD_ROOT', `root ${options.root} does not exist`, { cause: error });
+  }
+  if (!isDirectory(root)) throw new TraceError('TRACE_BAD_ROOT', `root ${options.root} is not a directory`);
+  const fs = new RootFs(root);
+  const cwd = posix.resolve('/', options.cwd ?? '/');
+  if (fs.lookup(cwd).type !== 'directory') {
+    throw new TraceError('TRACE_FAILED', `working directory ${cwd} does not exist inside the root ${root}`);
+  }
+  const searchPath = env.PATH ?? DEFAULT_PATH;
+  const exists = (path: string) => fs.lookup(path).type !== null;
+  if (
+    findCommand(command[0]!, searchPath, cwd, commandCandidate(command[0]!, rootExecutable(fs), exists)) ===
+    null
+  ) {
+    throw new TraceError(
+      'TRACE_COMMAND_NOT_FOUND',
+      `${command[0]}: command not found inside the root ${root} (PATH=${searchPath})`,
+    );
+  }
+  // The launcher runs on the host, chroots, then execs the command: no shell is needed inside the
+  // root. Its own accesses before the chroot are host paths and the parser leaves them out.
+  // util-linux's unshare with no namespace flags only does --root and --wd; coreutils' chroot
+  // cannot start in another directory than `/` (--skip-chdir is refused with a new root).
+  const unshare = findCommand('unshare', hostSearchPath(), '/', isHostExecutable);
+  let launcher: string[];
+  if (unshare !== null) {
+    launcher = [unshare, `--root=${root}`, `--wd=${cwd}`, '--'];
+  } else {
+    const chroot = findCommand('chroot', hostSearchPath(), '/', isHostExecutable);
+    if (chroot === null || cwd !== '/') {
+      throw new TraceError(
+        'TRACE_FAILED',
+        `tracing inside a root needs util-linux's unshare (--root/--wd) on PATH`,
+      );
+    }
+    launcher = [chroot, root];
+  }
+  return { argv: [...launcher, ...command], spawnCwd: '/', root, cwd: '/', rootMode: true };
+}
+
+/**
+ * A PATH search only stops at executable files, as execvp does. A path with a `/` only has to
+ * exist: if it cannot be executed, the exec itself says why (EACCES, ENOEXEC) and that is reported
+ * as such rather than as "not found".
+ */
+function commandCandidate(
+  name: string,
+  isExecutable: (path: string) => boolean,
+  exists: (path: string) => boolean,
+): (path: string) => boolean {
+  return name.includes('/') ? exists : isExecutable;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function parseLog(logFile: string, plan: Plan): Promise<ParsedTrace> {
+  const roots = new Map<string, RootFs>();
+  const parser = new StraceLogParser({
+    root: plan.root,
+    cwd: plan.cwd,
+    realDirectory: (path, processRoot) => {
+      let fs = roots.get(processRoot);
+      if (fs === undefined) {
+        fs = new RootFs(processRoot);
+        roots.set(processRoot, fs);
+      }
+      const inside = insideRoot(path, processRoot);
+      if (inside === null) return null;
+      const found = fs.lookup(inside);
+      return found.type === 'directory' && found.realPath !== null ? fs.hostPath(found.realPath) : null;
+    },
+  });
+  let input: ReturnType<typeof createReadStream>;
+  try {
+    input = createReadStream(logFile, { encoding: 'latin1' });
+    for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }))
+      parser.feed(line);
+  } catch (error) {
+    // No log at all: strace stopped before opening it. checkStarted() reports why.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  return parser.finish();
+}
+
+function insideRoot(path: string, root: string): string | null {
+  if (root === '/') return path;
+  if (path === root) return '/';
+  return path.startsWith(`${root}/`) ? path.slice(root.length) : null;
+}
+
+/** Turns "the command never ran" into the right error. */
+function checkStarted(
+  parsed: ParsedTrace,
+  plan: Plan,
+  command: string[],
+  strace: string,
+  straceExit: { code: number | null; signal: NodeJS.Signals | null },
+  stderr: string | null,
+): void {
+  if (parsed.commandPid === null) {
+    if (straceExit.code === 0) return; // nothing ran and nothing failed: cannot happen, but is not an error
+    throw diagnoseStrace(strace, stderr);
+  }
+  const top = parsed.processes.find((p) => p.pid === parsed.commandPid);
+  if (top === undefined || top.execs.length > 0) return;
+  const attempts = parsed.accesses.filter((a) => a.pid === parsed.commandPid && a.kind === 'exec');
+  const errnos = [...new Set(attempts.map((a) => a.errno ?? 'unknown'))];
+  if (attempts.length === 0) {
+    // In a root, the launcher's exec is not reported: it never got past its chroot.
+    if (plan.rootMode) {
+      throw new TraceError(
+        'TRACE_BAD_ROOT',
+        `could not enter the root ${plan.root} (chroot needs root or CAP_SYS_CHROOT)${stderr ? `: ${stderr.trim()}` : ''}`,
+      );
+    }
+    throw new TraceError(
+      'TRACE_FAILED',
+      `${command[0]}: the command never started${stderr ? `: ${stderr.trim()}` : ''}`,
+    );
+  }
+  if (errnos.every((errno) => errno === 'ENOENT' || errno === 'ENOTDIR')) {
+    throw new TraceError(
+      'TRACE_COMMAND_NOT_FOUND',
+      `${command[0]}: command not found${plan.rootMode ? ` inside the root ${plan.root}` : ''}`,
+    );
+  }
+  throw new TraceError('TRACE_FAILED', `${command[0]}: cannot be executed (${errnos.join(', ')})`);
+}
+
+/** strace wrote nothing: ask it again, this time reading what it says. */
+function diagnoseStrace(strace: string, stderr: string | null): TraceError {
+  let text = stderr ?? '';
+  if (text.trim() === '') {
+    // The same flags on a harmless command: reproduces refused ptrace and rejected options alike,
+    // without running the command a second time.
+    const probe = spawnSync(strace, [...straceArguments('/dev/null'), '--', strace, '-V'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    text = probe.stderr ?? '';
+  }
+  if (/ptrace|Operation not permitted/i.test(text)) {
+    return new TraceError(
+      'TRACE_PTRACE_DENIED',
+      `strace may not trace here (${text.trim().split('\n')[0]}): run as root or with CAP_SYS_PTRACE, ` +
+        'set kernel.yama.ptrace_scope to 0 or 1, and in a container add --cap-add=SYS_PTRACE',
+    );
+  }
+  return new TraceError(
+    'TRACE_FAILED',
+    `strace failed before the command ran${text.trim() ? `: ${text.trim()}` : ''}`,
+  );
+}
+
+/** Walks each path inside the root, as the kernel would, for the symlinks an exporter must recreate. */
+function resolveLinks(paths: PathSummary[], root: string): void {
+  const fs = new RootFs(root);
+  for (const entry of paths) {
+    if (entry.virtual) continue; // /proc/self and friends describe the tracer's moment, not the image
+    try {
+      const found = fs.lookup(entry.path);
+      entry.links = [...found.links];
+      entry.type = found.type;
+      entry.realPath ??= found.realPath;
+    } catch {
+      // A link that vanished or became unreadable between lstat and readlink: leave the entry unwalked.
+    }
+  }
+}
