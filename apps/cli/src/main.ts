@@ -54,8 +54,12 @@ function isParseArgsError(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
-/** The CLI package's version; src/ and dist/ are both one level below the package root. */
+/**
+ * The CLI package's version; src/ and dist/ are both one level below the package root. The bundle in
+ * dit.tar has no package.json beside it: the bundler writes the version in as DIT_BUNDLED_VERSION.
+ */
 function version(): string {
+  if (process.env.DIT_BUNDLED_VERSION) return process.env.DIT_BUNDLED_VERSION;
   const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string;
   };

@@ -103,7 +103,8 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
     throw new TraceError('TRACE_COMMAND_NOT_FOUND', 'no command given: nothing to trace');
   }
   const env = cleanEnvironment(options.env ?? process.env);
-  const strace = locateStrace(options.strace);
+  // DIT_STRACE: the strace that ships with dit.tar (a wrapper running it through the bundled loader).
+  const strace = locateStrace(options.strace ?? process.env.DIT_STRACE);
   const plan = options.root === undefined ? hostPlan(command, options, env) : rootPlan(command, options, env);
   const pipe = options.stdio === 'pipe';
   const stdinInherited = options.stdin === 'inherit';

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// `pnpm bundle`: writes dist/dit.tar, dit that runs in any x86-64 Linux image. Unpacked into a folder
+// (`ADD dit.tar /usr/local/bin/`) it gives:
+//
+//   dit                    a static launcher (apps/cli/bundle/launcher.c, musl-gcc -static)
+//   dit.d/dit.mjs          the CLI and its libraries as one JavaScript file (esbuild)
+//   dit.d/bin/node         this machine's Node.js runtime
+//   dit.d/bin/strace       strace, for tracing
+//   dit.d/strace           the launcher again: run as "strace" it starts bin/strace
+//   dit.d/lib/             every library both need, and the loader, as dit deps resolves them
+//   dit.d/*.node           the native addon, when built
+//
+// Nothing depends on where it is unpacked: the launcher finds its folder from /proc/self/exe (or
+// argv[0]) and starts Node through the bundled loader with --library-path and --inhibit-cache, so
+// the image's own libraries are never seen.
+
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const OUT = join(REPO, 'dist');
+const STAGE = join(OUT, 'dit-bundle');
+const HOME = join(STAGE, 'dit.d');
+
+function which(name) {
+  return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+}
+
+function step(text) {
+  process.stderr.write(`bundle: ${text}\n`);
+}
+
+rmSync(STAGE, { recursive: true, force: true });
+mkdirSync(join(HOME, 'bin'), { recursive: true });
+mkdirSync(join(HOME, 'lib'), { recursive: true });
+
+step('building the packages');
+execFileSync('pnpm', ['build', '--output-logs=errors-only'], { cwd: REPO, stdio: 'inherit' });
+
+step('bundling the CLI with esbuild');
+const version = JSON.parse(readFileSync(join(REPO, 'apps/cli/package.json'), 'utf8')).version;
+execFileSync(
+  join(REPO, 'node_modules/.bin/esbuild'),
+  [
+    join(REPO, 'apps/cli/bundle/entry.ts'),
+    '--bundle',
+    '--platform=node',
+    '--target=node20',
+    '--format=esm',
+    '--conditions=source',
+    '--minify-syntax',
+    `--define:process.env.DIT_BUNDLED_VERSION=${JSON.stringify(version)}`,
+    // CommonJS dependencies (elfy, fast-glob) call require(); ESM output needs one made for them.
+    "--banner:js=import { createRequire as __ditCreateRequire } from 'node:module'; const require = __ditCreateRequire(import.meta.url);",
+    `--outfile=${join(HOME, 'dit.mjs')}`,
+    '--log-level=warning',
+  ],
+  { stdio: 'inherit' },
+);
+
+step('compiling the launcher');
+const launcher = join(STAGE, 'dit');
+execFileSync('musl-gcc', ['-static', '-Os', '-s', '-o', launcher, join(REPO, 'apps/cli/bundle/launcher.c')], {
+  stdio: 'inherit',
+});
+copyFileSync(launcher, join(HOME, 'strace'));
+chmodSync(join(HOME, 'strace'), 0o755);
+
+step('collecting the runtime with dit deps');
+const programs = { node: process.execPath, strace: which('strace') };
+const { createResolver } = await import(join(REPO, 'packages/resolver/dist/index.js'));
+const resolver = createResolver();
+for (const [name, path] of Object.entries(programs)) {
+  copyFileSync(path, join(HOME, 'bin', name));
+  chmodSync(join(HOME, 'bin', name), 0o755);
+  const resolution = resolver.resolve(path);
+  if (resolution.missing.length > 0)
+    throw new Error(`${path}: missing ${resolution.missing.map((m) => m.name).join(', ')}`);
+  for (const library of resolution.libraries) {
+    // Saved under the name it is asked for, which is what the loader searches --library-path for.
+    copyFileSync(library.realPath, join(HOME, 'lib', library.name));
+  }
+  copyFileSync(resolution.interpreterRealPath, join(HOME, 'lib', basename(resolution.interpreter)));
+}
+
+const addon = readdirSync(join(REPO, 'packages/native')).find((name) => name.endsWith('.node'));
+if (addon !== undefined) {
+  step(`adding the native addon ${addon}`);
+  copyFileSync(join(REPO, 'packages/native', addon), join(HOME, addon));
+}
+
+step('writing dist/dit.tar');
+const tarball = join(OUT, 'dit.tar');
+execFileSync('tar', [
+  '-C',
+  STAGE,
+  '--owner=0',
+  '--group=0',
+  '--numeric-owner',
+  '--sort=name',
+  '-cf',
+  tarball,
+  'dit',
+  'dit.d',
+]);
+const size = statSync(tarball).size;
+step(`dist/dit.tar: ${(size / 1024 / 1024).toFixed(1)} MiB`);
+if (!existsSync(join(HOME, 'lib/ld-linux-x86-64.so.2'))) throw new Error('the loader was not bundled');
