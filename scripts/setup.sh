@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 sudo=''
 if [ "$(id -u)" != 0 ]; then sudo='sudo'; fi
 
-# gcc/musl-tools build test fixtures; binutils' readelf and pax-utils' lddtree are oracles and peers;
-# strace traces; time measures peak memory in benchmarks; patchelf rewrites fixtures' tags.
-packages=(gcc libc6-dev binutils musl-tools pax-utils strace time patchelf python3)
+# gcc/musl-tools build test fixtures and dit.tar's launcher; binutils' readelf and pax-utils'
+# lddtree are oracles and peers; strace traces; util-linux's unshare isolates verification runs;
+# time measures peak memory in benchmarks; curl, tzdata and ca-certificates are programs and data
+# the export tests copy; podman/buildah/runc build the test images from a debootstrap'ed base.
+packages=(gcc libc6-dev binutils musl-tools pax-utils strace time patchelf python3 util-linux curl tzdata
+  ca-certificates debootstrap podman buildah runc uidmap)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -30,5 +33,9 @@ fi
 pnpm install --frozen-lockfile --reporter=silent
 pnpm build --output-logs=errors-only
 
-# The main job, on a real program: the libraries node loads, as its loader would decide.
-node_modules/.bin/dit deps "$(command -v node)"
+# The main job, on a real program: export what `getent passwd root` needs into a fresh folder,
+# prove it runs there, and show the libraries its loader would load.
+demo=$(mktemp -d)
+node_modules/.bin/dit export --path "$demo/export" --report "$demo/report.json" -- getent passwd root
+node_modules/.bin/dit deps "$(command -v getent)"
+rm -rf "$demo"

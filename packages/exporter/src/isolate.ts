@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Isolation } from './types.js';
 
@@ -46,6 +46,9 @@ export async function runIsolated(
 ): Promise<IsolatedRun> {
   const created = MOUNT_POINTS.filter((name) => !existsSync(join(root, name)));
   for (const name of created) mkdirSync(join(root, name));
+  // Without a tmpfs (the chroot fallback) the run writes into the export's own /tmp: undo that after.
+  const tmpBefore = new Set(readdirSync(join(root, 'tmp')));
+  let nodes: string[] = [];
   try {
     const namespaced = await run(
       [
@@ -68,7 +71,9 @@ export async function runIsolated(
       options,
     );
     if (!namespaced.setupFailed) return { ...namespaced.result, isolation: 'namespaces', note: null };
-    // Inside a container build step new namespaces are usually refused, but chroot is allowed.
+    // Inside a container build step new namespaces are usually refused, but chroot is allowed, and
+    // so is mknod of the harmless devices: the run gets a /dev with null, zero, random and friends.
+    if (created.includes('dev')) nodes = makeDeviceNodes(join(root, 'dev'));
     const chrooted = await run(
       ['unshare', `--root=${root}`, `--wd=${options.cwd}`, '--', ...command],
       options,
@@ -85,6 +90,10 @@ export async function runIsolated(
       note: `could not isolate the check: namespaces refused (${namespaced.setupError}), chroot refused (${chrooted.setupError})`,
     };
   } finally {
+    for (const node of nodes) rmSync(node, { force: true });
+    for (const name of readdirSync(join(root, 'tmp'))) {
+      if (!tmpBefore.has(name)) rmSync(join(root, 'tmp', name), { recursive: true, force: true });
+    }
     for (const name of created) {
       try {
         rmdirSync(join(root, name));
@@ -93,6 +102,29 @@ export async function runIsolated(
       }
     }
   }
+}
+
+/** The character devices a container runtime provides, by major and minor number. */
+const DEVICES: readonly [string, number, number][] = [
+  ['null', 1, 3],
+  ['zero', 1, 5],
+  ['full', 1, 7],
+  ['random', 1, 8],
+  ['urandom', 1, 9],
+  ['tty', 5, 0],
+];
+
+/** Creates what it may of a minimal /dev; returns the nodes made (to remove after the run). */
+function makeDeviceNodes(dev: string): string[] {
+  const made: string[] = [];
+  for (const [name, major, minor] of DEVICES) {
+    const path = join(dev, name);
+    const result = spawnSync('mknod', ['-m', '666', path, 'c', String(major), String(minor)], {
+      stdio: 'ignore',
+    });
+    if (result.status === 0) made.push(path);
+  }
+  return made;
 }
 
 interface RawRun {

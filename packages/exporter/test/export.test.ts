@@ -81,7 +81,7 @@ describe('exports that run', () => {
 
   it('node', async () => {
     const argv = [
-      '/usr/bin/node',
+      process.execPath,
       '-e',
       "const z=require('zlib');console.log(z.gunzipSync(z.gzipSync('dit')).toString(), typeof require('crypto').createHash)",
     ];
