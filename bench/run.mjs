@@ -29,6 +29,7 @@ import {
   loaderTrace,
   loaderTraceCommand,
 } from '../test-support/ld-trace.mjs';
+import { benchExport } from './export.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(REPO, 'bench', 'results');
@@ -60,6 +61,11 @@ const BENCHMARKS = {
     description:
       'dit deps --json on the whole ELF corpus in one call, vs the loader once per file (what ldd does), vs lddtree once per file',
     run: benchDeps,
+  },
+  export: {
+    description:
+      'dit export on python, node, curl, a bash script, getent, date: vs tar of the same files, tracing overhead, size vs the Debian packages',
+    run: benchExport,
   },
 };
 

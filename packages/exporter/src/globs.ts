@@ -1,8 +1,13 @@
+import { createRequire } from 'node:module';
 import { posix } from 'node:path';
-import fg from 'fast-glob';
-import picomatch from 'picomatch';
 import { ExportError } from './errors.js';
 import type { Selection } from './selection.js';
+
+// fast-glob and picomatch are about 60 modules: loaded only when a pattern is given, so an export
+// without --include/--exclude does not pay for them at start-up.
+const require = createRequire(import.meta.url);
+const fastGlob = () => require('fast-glob') as typeof import('fast-glob');
+const picomatch = () => require('picomatch') as typeof import('picomatch');
 
 /**
  * Patterns are absolute paths inside the root (`/usr/share/zoneinfo/**`). One that climbs out of
@@ -35,7 +40,7 @@ export function addIncludes(selection: Selection, patterns: readonly string[]): 
   for (const raw of patterns) {
     const pattern = checkPattern(raw, '--include');
     const reason = { kind: 'included', pattern: raw } as const;
-    if (!fg.isDynamicPattern(pattern)) {
+    if (!fastGlob().isDynamicPattern(pattern)) {
       const lookup = fs.lookup(pattern);
       if (lookup.error !== null && lookup.links.length === 0) {
         throw new ExportError('EXPORT_NOT_FOUND', `--include ${raw}: no such file or folder in the root`);
@@ -44,7 +49,7 @@ export function addIncludes(selection: Selection, patterns: readonly string[]): 
       if (lookup.type === 'directory') addFolder(selection, lookup.realPath!, reason);
       continue;
     }
-    const matches = fg.sync(pattern.slice(1), {
+    const matches = fastGlob().sync(pattern.slice(1), {
       cwd: fs.root,
       dot: true,
       onlyFiles: false,
@@ -56,7 +61,7 @@ export function addIncludes(selection: Selection, patterns: readonly string[]): 
 }
 
 function addFolder(selection: Selection, dir: string, reason: { kind: 'included'; pattern: string }): void {
-  const matches = fg.sync('**', {
+  const matches = fastGlob().sync('**', {
     cwd: selection.fs.hostPath(dir),
     dot: true,
     onlyFiles: false,
@@ -69,7 +74,7 @@ function addFolder(selection: Selection, dir: string, reason: { kind: 'included'
 /** Removes what `--exclude` patterns match (directories stay when something exported lies inside). */
 export function applyExcludes(selection: Selection, patterns: readonly string[]): number {
   if (patterns.length === 0) return 0;
-  const isExcluded = picomatch(
+  const isExcluded = picomatch()(
     patterns.map((pattern) => checkPattern(pattern, '--exclude')),
     { dot: true },
   );
