@@ -8,7 +8,7 @@
 //
 // A scenario is a folder with a Dockerfile and expected.txt, and optionally check.mjs exporting
 // `check({ image, podman })` that returns the output to compare (for servers, which must be started
-// and asked). There is no Docker engine and no registry here: the `debian:bookworm-slim` base is made
+// and asked), and prepare.mjs exporting `prepare({ context })`, run on the build context first. There is no Docker engine and no registry here: the `debian:bookworm-slim` base is made
 // once with debootstrap and `podman import`, and kept in podman's storage.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -62,6 +62,8 @@ async function runScenario(name) {
   try {
     cpSync(dir, context, { recursive: true });
     cpSync(TARBALL, join(context, 'dit.tar'));
+    const prepareFile = join(dir, 'prepare.mjs');
+    if (existsSync(prepareFile)) await (await import(prepareFile)).prepare({ context });
     const image = `localhost/dit-test/${name}`;
     // The build stage alone first (to weigh it), then the whole file, which reuses its layers.
     podman(['build', '--network', 'host', '--target', 'build', '-t', `${image}-build`, context]);

@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { deps, depsHelp } from './commands/deps.js';
-import { exportCommand, exportHelp } from './commands/export.js';
 import { EXIT, type Io, processIo, UsageError } from './io.js';
 
 const help = `dit, the Docker Image Toolkit: turn a fat container image into a minimal one.
@@ -15,17 +13,28 @@ Commands:
 Run \`dit COMMAND --help\` for a command's options.
 `;
 
-const commands: Record<string, { run: (argv: string[], io: Io) => number | Promise<number>; help: string }> =
-  {
-    deps: { run: deps, help: depsHelp },
-    export: { run: exportCommand, help: exportHelp },
-  };
+interface Command {
+  run: (argv: string[], io: Io) => number | Promise<number>;
+  help: string;
+}
+
+// Each command loads its own libraries only when it runs: `dit deps` never loads the tracer.
+const commands: Record<string, () => Promise<Command>> = {
+  deps: async () => {
+    const { deps, depsHelp } = await import('./commands/deps.js');
+    return { run: deps, help: depsHelp };
+  },
+  export: async () => {
+    const { exportCommand, exportHelp } = await import('./commands/export.js');
+    return { run: exportCommand, help: exportHelp };
+  },
+};
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit status. Only this layer prints. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    const topic = name === 'help' && rest[0] !== undefined ? commands[rest[0]] : undefined;
+    const topic = name === 'help' && rest[0] !== undefined ? await commands[rest[0]]?.() : undefined;
     io.stdout(topic?.help ?? help);
     return EXIT.ok;
   }
@@ -33,7 +42,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.stdout(`dit ${version()}\n`);
     return EXIT.ok;
   }
-  const command = commands[name];
+  const command = await commands[name]?.();
   if (command === undefined) {
     io.stderr(`dit: unknown command "${name}"\n\n${help}`);
     return EXIT.usage;
