@@ -30,6 +30,7 @@ import {
   loaderTraceCommand,
 } from '../test-support/ld-trace.mjs';
 import { benchExport } from './export.mjs';
+import { benchHash } from './hash.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(REPO, 'bench', 'results');
@@ -57,6 +58,10 @@ class BenchError extends Error {
 
 /** @type {Record<string, { description: string, run: (ctx: BenchContext) => Promise<{ result: object, partial: boolean }> }>} */
 const BENCHMARKS = {
+  hash: {
+    description: 'dit hash vs sha256sum, DIT_NATIVE=0 and the all-core SHA-256 limit (openssl speed -multi)',
+    run: benchHash,
+  },
   deps: {
     description:
       'dit deps --json on the whole ELF corpus in one call, vs the loader once per file (what ldd does), vs lddtree once per file',

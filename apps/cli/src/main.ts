@@ -8,6 +8,7 @@ Usage: dit COMMAND [options]
 Commands:
   deps FILE...     the shared libraries each FILE loads, as its loader would decide
   export           copy exactly what a program needs into a folder, and prove it runs there
+  hash PATH...     SHA-256 of files and folders, printed as sha256sum does
   help [COMMAND]   this help, or a command's
 
 Run \`dit COMMAND --help\` for a command's options.
@@ -23,6 +24,10 @@ const commands: Record<string, () => Promise<Command>> = {
   deps: async () => {
     const { deps, depsHelp } = await import('./commands/deps.js');
     return { run: deps, help: depsHelp };
+  },
+  hash: async () => {
+    const { hash, hashHelp } = await import('./commands/hash.js');
+    return { run: hash, help: hashHelp };
   },
   export: async () => {
     const { exportCommand, exportHelp } = await import('./commands/export.js');

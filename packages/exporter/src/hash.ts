@@ -1,34 +1,20 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import { hashFiles } from '@dit/native';
 import type { ExportedEntry } from './types.js';
 
-/** SHA-256 of every exported regular file (hard links share their first copy's hash), read from the export itself. */
-export async function hashEntries(
-  output: string,
-  entries: readonly ExportedEntry[],
-): Promise<ExportedEntry[]> {
+/**
+ * SHA-256 of every exported regular file, read back from the export itself (what was written, not
+ * what was meant to be), on all cores through @dit/native. Hard links share their first copy's hash.
+ */
+export async function hashEntries(output: string, entries: readonly ExportedEntry[]): Promise<ExportedEntry[]> {
   const files = entries.filter((entry) => entry.type === 'file' && entry.hardLinkOf === undefined);
-  const digests = new Map<string, string>();
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const entry = files[next++]!;
-      digests.set(entry.path, await sha256(join(output, entry.path)));
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  const results = await hashFiles(files.map((entry) => join(output, entry.path)));
+  const digests = new Map<string, string | null>();
+  files.forEach((entry, index) => {
+    const result = results[index];
+    digests.set(entry.path, result?.sha256 ?? null);
+  });
   return entries.map((entry) =>
     entry.type === 'file' ? { ...entry, sha256: digests.get(entry.hardLinkOf ?? entry.path) ?? null } : entry,
   );
-}
-
-function sha256(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
 }

@@ -1,0 +1,92 @@
+import { parseArgs } from 'node:util';
+import { type HashedFile, hashFiles, nativeStatus, walkFiles } from '@dit/native';
+import { EXIT, type Io, UsageError } from '../io.js';
+
+export const hashHelp = `Usage: dit hash [options] PATH...
+
+Print the SHA-256 of each file exactly as sha256sum does, so \`sha256sum -c\` checks the output.
+Files are hashed in parallel on all cores; lines come out in the order of the PATHs given.
+
+A folder is walked recursively: its regular files, in byte order of their paths (the order of
+\`find DIR -type f | LC_ALL=C sort\`). Symbolic links inside folders are not followed, and they, FIFOs,
+sockets and devices are left out. A PATH named on the command line is read as it is (through a link,
+and a FIFO or device to its end), as sha256sum would.
+
+Options:
+  -z, --zero    end each line with NUL instead of a newline, and never escape names (sha256sum -z)
+  --json        one JSON array: { path, sha256 } per file, { path, code, error } per failure
+  -h, --help    show this help
+
+Environment:
+  DIT_NATIVE=0        use the TypeScript implementation instead of the native addon (same output)
+  DEBUG=dit:native    say on stderr which implementation runs, and why the addon did not load
+
+Exit status: 0 all hashed, 1 something could not be read (each named on stderr, the rest hashed),
+2 bad usage.
+`;
+
+export async function hash(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      zero: { type: 'boolean', short: 'z' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout(hashHelp);
+    return EXIT.ok;
+  }
+  if (positionals.length === 0) throw new UsageError('hash: no PATH given (try `dit hash --help`)');
+  if (positionals.includes('-')) {
+    throw new UsageError(
+      'hash: reading standard input is not supported; name a file (./- for one called "-")',
+    );
+  }
+  if (debugEnabled('dit:native')) io.stderr(describeImplementation());
+
+  const walked = walkFiles(positionals);
+  const results = await hashFiles(walked.files);
+  const failures = [...results.filter((result) => result.error !== undefined), ...walked.errors];
+
+  if (values.json) {
+    io.stdout(`${JSON.stringify([...results, ...walked.errors], null, 1)}\n`);
+  } else {
+    const hashed = results.filter((result): result is HashedFile => result.sha256 !== undefined);
+    io.stdout(hashed.map((result) => checksumLine(result, values.zero)).join(''));
+  }
+  if (failures.length > 0) io.stderr(failures.map(({ path, error }) => `dit: ${path}: ${error}\n`).join(''));
+  return failures.length > 0 ? EXIT.incomplete : EXIT.ok;
+}
+
+/**
+ * One line as GNU sha256sum (coreutils 9) prints it in text mode: digest, two spaces, name. A name
+ * with a backslash, newline or carriage return is escaped (`\\`, `\n`, `\r`) and the line starts with
+ * a backslash, which tells `sha256sum -c` to unescape it. With -z, lines end in NUL and nothing is
+ * escaped.
+ */
+export function checksumLine(result: Pick<HashedFile, 'path' | 'sha256'>, zero = false): string {
+  const { path, sha256 } = result;
+  if (zero) return `${sha256}  ${path}\0`;
+  if (!/[\\\n\r]/.test(path)) return `${sha256}  ${path}\n`;
+  const escaped = path.replace(/[\\\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : '\\r'));
+  return `\\${sha256}  ${escaped}\n`;
+}
+
+function describeImplementation(): string {
+  const status = nativeStatus();
+  if (status.native) return `dit:native hashing with the addon ${status.path}\n`;
+  const cause = status.cause instanceof Error ? `\n${status.cause.stack ?? status.cause.message}` : '';
+  return `dit:native hashing in TypeScript: ${status.reason}${cause}\n`;
+}
+
+/** The `debug` package's convention: DEBUG is a list of names, `*` a wildcard, `-name` an exclusion. */
+function debugEnabled(name: string): boolean {
+  const patterns = (process.env.DEBUG ?? '').split(/[\s,]+/).filter(Boolean);
+  const matches = (pattern: string) =>
+    new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(name);
+  if (patterns.some((pattern) => pattern.startsWith('-') && matches(pattern.slice(1)))) return false;
+  return patterns.some((pattern) => !pattern.startsWith('-') && matches(pattern));
+}

@@ -1,0 +1,185 @@
+/**
+ * `dit hash` end to end: real files, the real command code, byte for byte against GNU sha256sum,
+ * once with the native addon and once with DIT_NATIVE=0 (the TypeScript path).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { withoutRoot } from '../../../packages/native/test/helpers.js';
+import { tempDir, writeTree } from '../../../test-support/fixtures.js';
+import type { Io } from '../src/io.js';
+
+const temp = tempDir('dit-cli-hash-');
+const T = temp.path;
+afterAll(() => temp.cleanup());
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.resetModules();
+});
+
+/** Files with awkward names, given in this (unsorted) order. */
+const named: string[] = [];
+
+beforeAll(() => {
+  // Readable to `nobody` for the permission test, except what is made unreadable on purpose.
+  chmodSync(T, 0o755);
+  writeTree(T, {
+    'z-last-alphabetically': 'z\n',
+    empty: '',
+    'a b': 'space\n',
+    'back\\slash': 'backslash\n',
+    'new\nline': 'newline\n',
+    'carriage\rreturn': 'cr\n',
+    ünï: 'utf-8\n',
+    big: 'x'.repeat(3 * 1024 * 1024 + 1),
+    'tree/b': 'b',
+    'tree/a-b': 'a-b',
+    'tree/a/x': 'a/x',
+    'tree/a/sub/deep': 'deep',
+    'tree/A': 'A',
+    'tree/odd\\name': 'odd',
+    'tree/link-to-file': { symlink: 'b' },
+    'tree/link-to-dir': { symlink: 'a' },
+    'tree/dangling': { symlink: 'nowhere' },
+  });
+  mkdirSync(join(T, 'tree', 'empty-dir'));
+  execFileSync('mkfifo', [join(T, 'tree', 'fifo')]);
+  for (const name of [
+    'z-last-alphabetically',
+    'empty',
+    'a b',
+    'back\\slash',
+    'new\nline',
+    'carriage\rreturn',
+    'ünï',
+    'big',
+  ]) {
+    named.push(join(T, name));
+  }
+});
+
+function sha256sum(args: string[], options: { cwd?: string } = {}): string {
+  return execFileSync('sha256sum', args, { ...options, encoding: 'utf8' });
+}
+
+/** `find DIR -type f | LC_ALL=C sort | xargs sha256sum`: the reference for a walked folder. */
+function sha256sumTree(dir: string): string {
+  return execFileSync(
+    'sh',
+    ['-c', 'find "$1" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum --', 'sh', dir],
+    { encoding: 'utf8' },
+  );
+}
+
+for (const variant of [
+  { name: 'native addon', DIT_NATIVE: '' },
+  { name: 'DIT_NATIVE=0', DIT_NATIVE: '0' },
+]) {
+  describe(`dit hash (${variant.name})`, () => {
+    /** Runs `dit hash ARGS` in-process with a fresh @dit/native, so DIT_NATIVE takes effect. */
+    async function dit(...argv: string[]) {
+      vi.stubEnv('DIT_NATIVE', variant.DIT_NATIVE);
+      vi.resetModules();
+      const { hash } = await import('../src/commands/hash.js');
+      let stdout = '';
+      let stderr = '';
+      const io: Io = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) };
+      const status = await hash(argv, io);
+      return { status, stdout, stderr };
+    }
+
+    it('prints exactly what sha256sum prints, in the order given, escaped names included', async () => {
+      const { status, stdout, stderr } = await dit(...named);
+      expect(stderr).toBe('');
+      expect(status).toBe(0);
+      expect(stdout).toBe(sha256sum(['--', ...named]));
+      // backslash, newline, carriage return: escaped, and the line starts with a backslash
+      expect(stdout.split('\n').filter((line) => line.startsWith('\\'))).toHaveLength(3);
+    });
+
+    it('writes lines that `sha256sum -c` accepts', async () => {
+      const { stdout } = await dit(...named, join(T, 'tree'));
+      const list = join(T, `sums-${variant.DIT_NATIVE || 'native'}.txt`);
+      writeFileSync(list, stdout);
+      const check = spawnSync('sha256sum', ['--check', '--strict', list], { encoding: 'utf8' });
+      expect(check.stderr).toBe('');
+      expect(check.status).toBe(0);
+      expect(check.stdout.match(/: OK$/gm)).toHaveLength(named.length + 6);
+    });
+
+    it('walks a folder: regular files in sorted path order, links not followed', async () => {
+      const tree = join(T, 'tree');
+      const { status, stdout } = await dit(tree);
+      expect(status).toBe(0);
+      expect(stdout).toBe(sha256sumTree(tree));
+      expect(stdout).not.toMatch(/link-to|dangling|fifo/);
+      const names = stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(line.indexOf(tree) + tree.length));
+      expect(names).toEqual(['/A', '/a-b', '/a/sub/deep', '/a/x', '/b', '/odd\\\\name']);
+    });
+
+    it('-z ends lines with NUL and escapes nothing, as sha256sum -z', async () => {
+      const { stdout } = await dit('-z', ...named);
+      expect(stdout).toBe(sha256sum(['-z', '--', ...named]));
+    });
+
+    it('names an unreadable file on stderr, hashes the rest, and exits 1', async () => {
+      const secret = join(T, 'secret');
+      writeFileSync(secret, 'secret\n');
+      chmodSync(secret, 0o000);
+      const ok = join(T, 'a b');
+      const missing = join(T, 'missing');
+      const { status, stdout, stderr } = await withoutRoot(() => dit(ok, secret, missing, ok));
+      expect(status).toBe(1);
+      expect(stdout).toBe(sha256sum([ok, ok]));
+      expect(stderr).toBe(
+        `dit: ${secret}: EACCES: permission denied\ndit: ${missing}: ENOENT: no such file or directory\n`,
+      );
+    });
+
+    it('--json gives one object per file and per failure', async () => {
+      const { status, stdout } = await dit('--json', join(T, 'empty'), join(T, 'missing'));
+      expect(status).toBe(1);
+      expect(JSON.parse(stdout)).toEqual([
+        {
+          path: join(T, 'empty'),
+          sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        },
+        { path: join(T, 'missing'), code: 'ENOENT', error: 'ENOENT: no such file or directory' },
+      ]);
+    });
+
+    it('DEBUG=dit:native says which implementation runs', async () => {
+      vi.stubEnv('DEBUG', 'dit:*');
+      const { stderr } = await dit(join(T, 'empty'));
+      const { nativeStatus } = await import('@dit/native');
+      expect(stderr).toMatch(
+        variant.DIT_NATIVE === '0'
+          ? /^dit:native hashing in TypeScript: DIT_NATIVE=0/
+          : nativeStatus().native
+            ? /^dit:native hashing with the addon .*\.node\n$/
+            : /^dit:native hashing in TypeScript: the addon/,
+      );
+    });
+  });
+}
+
+describe('dit hash usage', () => {
+  it('wants a PATH, and does not read standard input', async () => {
+    const { hash } = await import('../src/commands/hash.js');
+    const io: Io = { stdout: () => {}, stderr: () => {} };
+    await expect(hash([], io)).rejects.toThrow(/no PATH given/);
+    await expect(hash(['-'], io)).rejects.toThrow(/standard input/);
+  });
+
+  it('--help describes the command', async () => {
+    const { hash, hashHelp } = await import('../src/commands/hash.js');
+    let stdout = '';
+    expect(await hash(['--help'], { stdout: (text) => (stdout += text), stderr: () => {} })).toBe(0);
+    expect(stdout).toBe(hashHelp);
+    expect(hashHelp).toMatch(/^Usage: dit hash/);
+  });
+});

@@ -1,0 +1,434 @@
+// `dit hash` throughput, on the same files in the same run, against:
+//   - GNU sha256sum (as few invocations as ARG_MAX allows, one after the other, as xargs runs them),
+//   - `DIT_NATIVE=0 dit hash` (the TypeScript path),
+//   - the machine's limit: SHA-256 throughput of all cores, `openssl speed -evp sha256 -multi NPROC`.
+// The corpus: a JDK (the one `javac` on PATH belongs to, else the first in /usr/lib/jvm) and
+// /usr/lib/x86_64-linux-gnu, regular files only (links not followed, as `dit hash` walks), listed once.
+// The page cache is warmed first (every file read once, then one untimed call of each tool); then
+// ROUNDS rounds, the tools interleaved within each round so that a noisy neighbour hits all of them
+// alike; the median round counts. The outputs are compared: dit's two paths and sha256sum's must be
+// byte-identical, which also proves they hashed the same files.
+//
+//   node bench/hash.mjs [--out FILE] [--rounds N] [--tools dit,dit-ts,sha256sum,openssl,node] [--dit PATH]
+//   (or through bench/run.mjs, which calls benchHash({ options, progress }) and writes the JSON itself)
+//
+// `node` is `node -e ''`: Node's own start-up, which every `dit` call pays before hashing a byte,
+// reported so that `dit hash` can also be read net of it. --dit PATH measures another `dit`
+// executable (default: node_modules/.bin/dit, the built CLI). Tool names this benchmark does not know
+// (run.mjs shares --tools between benchmarks) are ignored.
+
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const DEFAULT_DIT = join(REPO, 'node_modules', '.bin', 'dit');
+const LIB_DIR = '/usr/lib/x86_64-linux-gnu';
+const ALL_TOOLS = ['dit', 'dit-ts', 'sha256sum', 'openssl', 'node'];
+const DEFAULT_ROUNDS = 3;
+/** Goals from the issue: dit hash vs sha256sum, vs its own TypeScript path, and vs the all-core limit. */
+const GOALS = { vsSha256sum: 8, vsTypeScript: 2, ofLimit: 0.7 };
+
+/**
+ * @param {{ out?: string, options?: Record<string, string | boolean | undefined>, progress?: (line?: string) => void }} [o]
+ *   `out`: write the JSON document there too (standalone use); bench/run.mjs writes it itself.
+ *   `options.tools`: comma-separated subset of dit,dit-ts,sha256sum,openssl,node; `options.rounds`: rounds;
+ *   `options.dit`: the `dit` executable to measure.
+ * @returns {Promise<{ result: object, partial: boolean }>}
+ */
+export async function benchHash({
+  out,
+  options = {},
+  progress = (line = '') => process.stderr.write(`${line}\n`),
+} = {}) {
+  const asked = typeof options.tools === 'string' ? options.tools.split(',').map((t) => t.trim()) : ALL_TOOLS;
+  const known = asked.filter((tool) => ALL_TOOLS.includes(tool));
+  const tools = known.length > 0 ? known : ALL_TOOLS;
+  const rounds = Math.max(1, Number(options.rounds ?? DEFAULT_ROUNDS) || DEFAULT_ROUNDS);
+  const partial = tools.length !== ALL_TOOLS.length;
+  const dit = typeof options.dit === 'string' ? options.dit : DEFAULT_DIT;
+  if ((tools.includes('dit') || tools.includes('dit-ts')) && !existsSync(dit)) {
+    throw new Error(`${dit} is missing: run \`pnpm build\` first`);
+  }
+
+  // The corpus, listed once.
+  const jdk = findJdk();
+  const dirs = [...(jdk ? [jdk] : []), LIB_DIR];
+  const { files, bytes, distinctBytes } = listRegularFiles(dirs);
+  progress(
+    `corpus: ${dirs.join(' + ')}: ${files.length} files, ${gb(bytes)} GB ` +
+      `(${gb(distinctBytes)} GB in distinct files: the rest are hard links, which dit reads once)`,
+  );
+  const { chunks, argMax } = chunkForArgMax(['sha256sum', '--'], files);
+
+  // Warm the page cache: read every byte once.
+  progress('warming the page cache ...');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  for (const file of files) {
+    const fd = openSync(file, 'r');
+    while (readSync(fd, buffer, 0, buffer.length, null) > 0);
+    closeSync(fd);
+  }
+
+  /** @type {Record<string, { label: string, command: string, run: () => { status: number | null, stdout: string, stderr: string } }>} */
+  const runners = {
+    dit: {
+      label: 'dit hash',
+      command: `${dit} hash ${dirs.join(' ')}`,
+      run: () => spawn(dit, ['hash', ...dirs], { ...process.env, DIT_NATIVE: '' }),
+    },
+    'dit-ts': {
+      label: 'DIT_NATIVE=0 dit hash',
+      command: `DIT_NATIVE=0 ${dit} hash ${dirs.join(' ')}`,
+      run: () => spawn(dit, ['hash', ...dirs], { ...process.env, DIT_NATIVE: '0' }),
+    },
+    node: {
+      label: "node -e '' (start-up only)",
+      command: `${process.execPath} -e ''`,
+      run: () => spawn(process.execPath, ['-e', ''], process.env),
+    },
+    sha256sum: {
+      label: 'sha256sum',
+      command: `sha256sum -- FILE... (${chunks.length} call${chunks.length === 1 ? '' : 's'}, ARG_MAX ${argMax})`,
+      run: () => {
+        const parts = chunks.map((chunk) => spawn('sha256sum', ['--', ...chunk], process.env));
+        return {
+          status: parts.find((p) => p.status !== 0)?.status ?? 0,
+          stdout: parts.map((p) => p.stdout).join(''),
+          stderr: parts.map((p) => p.stderr).join(''),
+        };
+      },
+    },
+  };
+  const measured = tools.filter((tool) => tool in runners);
+
+  progress('one untimed call of each tool ...');
+  /** @type {Record<string, string>} */
+  const outputs = {};
+  for (const tool of measured) {
+    const r = runners[tool].run();
+    if (r.status !== 0)
+      progress(`warning: ${runners[tool].label} exited ${r.status}: ${r.stderr.slice(0, 500)}`);
+    if (tool !== 'node') outputs[tool] = r.stdout;
+  }
+
+  // The limit: every core hashing SHA-256 from memory, measured in every round too, so that it meets
+  // the same neighbours as the tools.
+  const cores = os.availableParallelism();
+  const withOpenssl = tools.includes('openssl');
+  /** @type {number[]} */
+  const limitSamples = [];
+  /** @type {Record<string, number[]>} */
+  const seconds = Object.fromEntries(measured.map((tool) => [tool, []]));
+  for (let round = 1; round <= rounds; round++) {
+    if (withOpenssl) {
+      limitSamples.push(opensslSpeed(['-multi', String(cores)]));
+      progress(`round ${round}/${rounds}: openssl, ${cores} cores: ${gb(limitSamples.at(-1) ?? 0)} GB/s`);
+    }
+    for (const tool of measured) {
+      const t0 = performance.now();
+      const r = runners[tool].run();
+      const s = (performance.now() - t0) / 1000;
+      seconds[tool].push(s);
+      if (r.status !== 0) progress(`warning: ${runners[tool].label} exited ${r.status}`);
+      progress(`round ${round}/${rounds}: ${runners[tool].label}: ${s.toFixed(3)} s`);
+    }
+  }
+
+  let limit = null;
+  if (withOpenssl) {
+    progress('openssl speed -evp sha256, one core ...');
+    limit = {
+      command: `openssl speed -evp sha256 -multi ${cores} -bytes 16384 -seconds 3`,
+      cores,
+      allCoresSamples: limitSamples.map((x) => Math.round(x)),
+      allCoresBytesPerSecond: medianOf(limitSamples),
+      oneCoreBytesPerSecond: opensslSpeed([]),
+      version: spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout.trim(),
+    };
+  }
+
+  const results = measured.map((tool) => {
+    const median = medianOf(seconds[tool]);
+    return {
+      id: tool,
+      label: runners[tool].label,
+      command: runners[tool].command,
+      seconds: seconds[tool].map((s) => round3(s)),
+      medianSeconds: round3(median),
+      bestSeconds: round3(Math.min(...seconds[tool])),
+      gbPerSecond: tool === 'node' ? null : round3(bytes / median / 1e9),
+    };
+  });
+  const startup = results.find((r) => r.id === 'node')?.medianSeconds ?? null;
+  const ditSeconds = results.find((r) => r.id === 'dit')?.medianSeconds ?? null;
+  const ditNetOfStartupGbPerSecond =
+    startup === null || ditSeconds === null || ditSeconds <= startup
+      ? null
+      : round3(bytes / (ditSeconds - startup) / 1e9);
+  const speed = (/** @type {string} */ id) => results.find((r) => r.id === id)?.gbPerSecond ?? null;
+  const ratio = (/** @type {number | null} */ a, /** @type {number | null} */ b) =>
+    a === null || b === null ? null : round3(a / b);
+  const limitGbPerSecond = limit ? round3(limit.allCoresBytesPerSecond / 1e9) : null;
+  const ratios = {
+    ditVsSha256sum: ratio(speed('dit'), speed('sha256sum')),
+    ditVsTypeScript: ratio(speed('dit'), speed('dit-ts')),
+    ditOfLimit: ratio(speed('dit'), limitGbPerSecond),
+    typeScriptVsSha256sum: ratio(speed('dit-ts'), speed('sha256sum')),
+    ditNetOfStartupOfLimit: ratio(ditNetOfStartupGbPerSecond, limitGbPerSecond),
+  };
+  const goals = {
+    vsSha256sum: {
+      goal: GOALS.vsSha256sum,
+      met: ratios.ditVsSha256sum === null ? null : ratios.ditVsSha256sum >= GOALS.vsSha256sum,
+    },
+    vsTypeScript: {
+      goal: GOALS.vsTypeScript,
+      met: ratios.ditVsTypeScript === null ? null : ratios.ditVsTypeScript >= GOALS.vsTypeScript,
+    },
+    ofLimit: {
+      goal: GOALS.ofLimit,
+      met: ratios.ditOfLimit === null ? null : ratios.ditOfLimit >= GOALS.ofLimit,
+    },
+  };
+  const reference = outputs.sha256sum ?? outputs.dit;
+  const outputsIdentical = Object.fromEntries(
+    Object.entries(outputs).map(([tool, text]) => [tool, text === reference]),
+  );
+
+  printTable(results, limit, ratios, goals, outputsIdentical, ditNetOfStartupGbPerSecond, progress);
+
+  const result = {
+    corpus: { dirs, jdk, files: files.length, bytes, distinctBytes },
+    method: {
+      rounds,
+      wallTime: 'performance.now() around each whole command (spawnSync); the median of the rounds counts',
+      order: 'tools interleaved within each round',
+      warmup: 'every corpus file read once, then one untimed call of each tool',
+      sha256sum: 'sequential calls with as many files as fit into ARG_MAX, like xargs',
+      gbPerSecond: 'bytes of all files listed (hard links counted under every name) / median seconds',
+      limit:
+        'openssl speed -evp sha256, 16 KiB blocks, 3 s: all cores (-multi) once per round, the median counts; one core once',
+    },
+    tools: results,
+    ditNetOfStartupGbPerSecond,
+    limit: limit && {
+      ...limit,
+      allCoresGbPerSecond: limitGbPerSecond,
+      oneCoreGbPerSecond: round3(limit.oneCoreBytesPerSecond / 1e9),
+    },
+    ratios,
+    goals,
+    outputsIdentical,
+    versions: {
+      coreutils: spawnSync('sha256sum', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? null,
+      node: process.version,
+    },
+  };
+  if (out) {
+    mkdirSync(dirname(out), { recursive: true });
+    const doc = { benchmark: 'hash', date: new Date().toISOString(), partial, machine: machine(), ...result };
+    writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+    progress(`wrote ${out}`);
+  }
+  return { result, partial };
+}
+
+/** The JDK `javac` on PATH belongs to, else the first JDK folder in /usr/lib/jvm; null without one. */
+function findJdk() {
+  const which = spawnSync('sh', ['-c', 'command -v javac'], { encoding: 'utf8' }).stdout.trim();
+  if (which) {
+    const home = dirname(dirname(realpathSync(which)));
+    if (existsSync(join(home, 'bin', 'javac'))) return home;
+  }
+  const root = '/usr/lib/jvm';
+  if (!existsSync(root)) return null;
+  for (const name of readdirSync(root).sort()) {
+    const home = join(root, name);
+    if (!lstatSync(home).isSymbolicLink() && existsSync(join(home, 'bin', 'javac'))) return home;
+  }
+  return null;
+}
+
+/**
+ * Regular files below `dirs`, links not followed, in byte order of their paths (as `dit hash` walks);
+ * their total size, and the size of the distinct files among them (hard links counted once).
+ */
+function listRegularFiles(dirs) {
+  /** @type {string[]} */
+  const files = [];
+  let bytes = 0;
+  let distinctBytes = 0;
+  const seen = new Set();
+  const walk = (/** @type {string} */ dir) => {
+    const entries = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile() || e.isDirectory())
+      .map((e) => ({ e, key: Buffer.from(e.isDirectory() ? `${e.name}/` : e.name) }))
+      .sort((a, b) => Buffer.compare(a.key, b.key));
+    for (const { e } of entries) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory()) walk(path);
+      else {
+        files.push(path);
+        const stat = lstatSync(path);
+        bytes += stat.size;
+        const inode = `${stat.dev}:${stat.ino}`;
+        if (!seen.has(inode)) distinctBytes += stat.size;
+        seen.add(inode);
+      }
+    }
+  };
+  for (const dir of dirs) walk(dir);
+  return { files, bytes, distinctBytes };
+}
+
+/** @param {string} command @param {string[]} args @param {NodeJS.ProcessEnv} env */
+function spawn(command, args, env) {
+  const r = spawnSync(command, args, { env, encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Splits args into as few chunks as fit into one execve: ARG_MAX bounds argv + envp (strings, NULs
+ * and pointers); keep a margin for the environment.
+ *
+ * @param {string[]} fixedArgv @param {string[]} args
+ */
+function chunkForArgMax(fixedArgv, args) {
+  const argMax = Number(spawnSync('getconf', ['ARG_MAX'], { encoding: 'utf8' }).stdout?.trim()) || 131072;
+  const cost = (/** @type {string} */ s) => Buffer.byteLength(s) + 1 + 8;
+  const envCost = Object.entries(process.env).reduce((n, [k, v]) => n + cost(`${k}=${v}`), 8);
+  const budget = argMax - envCost - fixedArgv.reduce((n, a) => n + cost(a), 8) - 16384;
+  /** @type {string[][]} */
+  const chunks = [];
+  /** @type {string[]} */
+  let current = [];
+  let used = 0;
+  for (const arg of args) {
+    if (current.length > 0 && used + cost(arg) > budget) {
+      chunks.push(current);
+      current = [];
+      used = 0;
+    }
+    current.push(arg);
+    used += cost(arg);
+  }
+  if (current.length > 0) chunks.push(current);
+  return { chunks, argMax };
+}
+
+/** Bytes per second of `openssl speed -evp sha256` on 16 KiB blocks (the `sha256 ...k` line, in 1000s). */
+function opensslSpeed(/** @type {string[]} */ extra) {
+  const r = spawnSync('openssl', ['speed', '-evp', 'sha256', ...extra, '-bytes', '16384', '-seconds', '3'], {
+    encoding: 'utf8',
+  });
+  const match = /^(?:sha256|evp)\s+([\d.]+)k\s*$/m.exec(r.stdout ?? '');
+  if (!match) throw new Error(`could not read openssl speed's output:\n${r.stdout}\n${r.stderr}`);
+  return Number(match[1]) * 1000;
+}
+
+function printTable(results, limit, ratios, goals, outputsIdentical, ditNet, progress) {
+  const limitGb = limit ? limit.allCoresBytesPerSecond / 1e9 : null;
+  const dit = results.find((r) => r.id === 'dit');
+  const rows = results.map((r) => [
+    r.label,
+    r.medianSeconds.toFixed(3),
+    r.bestSeconds.toFixed(3),
+    r.gbPerSecond === null ? '-' : r.gbPerSecond.toFixed(2),
+    dit && r.gbPerSecond !== null ? `${(dit.gbPerSecond / r.gbPerSecond).toFixed(2)}x` : '-',
+    limitGb && r.gbPerSecond !== null ? `${((100 * r.gbPerSecond) / limitGb).toFixed(0)}%` : '-',
+  ]);
+  if (ditNet !== null) {
+    rows.push([
+      'dit hash, net of start-up',
+      '-',
+      '-',
+      ditNet.toFixed(2),
+      '-',
+      limitGb ? `${((100 * ditNet) / limitGb).toFixed(0)}%` : '-',
+    ]);
+  }
+  if (limit) {
+    rows.push([`limit: openssl, ${limit.cores} cores`, '-', '-', limitGb.toFixed(2), '-', '100%']);
+    rows.push(['openssl, one core', '-', '-', (limit.oneCoreBytesPerSecond / 1e9).toFixed(2), '-', '-']);
+  }
+  const head = ['tool', 'median s', 'best s', 'GB/s', 'dit is', 'of limit'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
+  const fmt = (/** @type {string[]} */ row) =>
+    row.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  console.log('');
+  console.log(fmt(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(fmt(row));
+  console.log('');
+  const verdict = (/** @type {{ goal: number, met: boolean | null }} */ g) =>
+    g.met === null ? 'not measured' : g.met ? 'met' : 'NOT met';
+  if (ratios.ditVsSha256sum !== null)
+    console.log(
+      `dit hash vs sha256sum:   ${ratios.ditVsSha256sum.toFixed(2)}x (goal ${goals.vsSha256sum.goal}x: ${verdict(goals.vsSha256sum)})`,
+    );
+  if (ratios.ditVsTypeScript !== null)
+    console.log(
+      `dit hash vs DIT_NATIVE=0: ${ratios.ditVsTypeScript.toFixed(2)}x (goal ${goals.vsTypeScript.goal}x: ${verdict(goals.vsTypeScript)})`,
+    );
+  if (ratios.ditOfLimit !== null)
+    console.log(
+      `dit hash of the limit:    ${(100 * ratios.ditOfLimit).toFixed(0)}% (goal ${100 * goals.ofLimit.goal}%: ${verdict(goals.ofLimit)})`,
+    );
+  const different = Object.entries(outputsIdentical).filter(([, same]) => !same);
+  if (different.length > 0)
+    progress(`warning: output differs from the reference: ${different.map(([t]) => t).join(', ')}`);
+  else console.log(`outputs identical: ${Object.keys(outputsIdentical).join(', ')}`);
+}
+
+function machine() {
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    nproc: os.availableParallelism(),
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    kernel: os.release(),
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+/** @param {number[]} xs */
+function medianOf(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+const round3 = (/** @type {number} */ x) => Math.round(x * 1000) / 1000;
+const gb = (/** @type {number} */ x) => (x / 1e9).toFixed(2);
+
+// Standalone: node bench/hash.mjs [--out FILE] [--rounds N] [--tools ...]
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      rounds: { type: 'string' },
+      tools: { type: 'string' },
+      dit: { type: 'string' },
+    },
+  });
+  benchHash({ out: values.out, options: values }).catch((error) => {
+    console.error(`bench: ${error instanceof Error ? error.message : error}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,90 @@
+/** Which implementation runs, and why: the DIT_NATIVE switch, a missing build, a broken one. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { tempDir } from '../../../test-support/fixtures.js';
+import { addonFileNames, decide, type LoadedAddon, loadAddon } from './loader.js';
+
+const temp = tempDir('dit-native-loader-');
+afterAll(() => temp.cleanup());
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.resetModules();
+});
+
+const working: LoadedAddon = { binding: { hashFiles: async () => [] }, path: '/x/dit-native.node' };
+
+describe('decide', () => {
+  it('takes the TypeScript path when DIT_NATIVE=0, without loading anything', () => {
+    const load = vi.fn(() => working);
+    expect(decide({ DIT_NATIVE: '0' }, load)).toEqual({
+      native: false,
+      reason: 'DIT_NATIVE=0 selects the TypeScript path',
+    });
+    expect(load).not.toHaveBeenCalled();
+  });
+
+  it('takes the addon when it loads', () => {
+    expect(decide({}, () => working)).toEqual({ native: true, path: '/x/dit-native.node' });
+  });
+
+  it('falls back with the load error as cause', () => {
+    const cause = new Error('invalid ELF header');
+    expect(decide({}, () => ({ binding: null, reason: 'could not be loaded', cause }))).toEqual({
+      native: false,
+      reason: 'could not be loaded',
+      cause,
+    });
+  });
+});
+
+describe('loadAddon', () => {
+  it('names the missing build', () => {
+    const loaded = loadAddon(temp.path);
+    expect(loaded.binding).toBeNull();
+    expect(loaded).toMatchObject({
+      reason: expect.stringMatching(/not built .*pnpm --filter @dit\/native build/),
+    });
+    expect('cause' in loaded).toBe(false);
+  });
+
+  it('keeps the error of a build that does not load', () => {
+    const [name] = addonFileNames();
+    writeFileSync(join(temp.path, name!), 'not a shared object');
+    const loaded = loadAddon(temp.path);
+    expect(loaded.binding).toBeNull();
+    if (loaded.binding !== null) return;
+    expect(loaded.reason).toMatch(/^the addon could not be loaded: /);
+    expect(loaded.cause).toBeInstanceOf(Error);
+  });
+
+  it('knows napi-rs’s file names', () => {
+    expect(addonFileNames('linux', 'x64')).toEqual([
+      'dit-native.linux-x64-gnu.node',
+      'dit-native.linux-x64-musl.node',
+    ]);
+    expect(addonFileNames('darwin', 'arm64')).toEqual(['dit-native.darwin-arm64.node']);
+  });
+});
+
+describe('the package face', () => {
+  it('DIT_NATIVE=0 makes hashFiles use TypeScript, with the same results', async () => {
+    vi.stubEnv('DIT_NATIVE', '0');
+    const native = await import('./index.js');
+    expect(native.nativeStatus()).toMatchObject({
+      native: false,
+      reason: expect.stringContaining('DIT_NATIVE=0'),
+    });
+    const [result] = await native.hashFiles(['/dev/null']);
+    expect(result).toEqual({
+      path: '/dev/null',
+      sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    });
+  });
+
+  it('uses the addon when it is built', async () => {
+    vi.stubEnv('DIT_NATIVE', '');
+    const native = await import('./index.js');
+    expect(native.nativeStatus().native).toBe(loadAddon().binding !== null);
+  });
+});

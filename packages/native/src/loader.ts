@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NativeStatus } from './types.js';
+
+/** What the Rust side (src/napi.rs) exports. */
+export interface NativeBinding {
+  /** Per path, in order: 64 hex digits, or the errno (positive) that stopped it. */
+  hashFiles(paths: string[]): Promise<Array<string | number>>;
+}
+
+/** The package folder: `napi build --platform` writes `dit-native.<platform>.node` there. */
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+
+/**
+ * File names napi-rs gives each platform's build, most likely first. On Linux both C libraries are
+ * tried: loading the other one's build fails, and that failure is kept as the cause.
+ */
+export function addonFileNames(platform: string = process.platform, arch: string = process.arch): string[] {
+  const base = `dit-native.${platform}-${arch}`;
+  if (platform === 'linux') return [`${base}-gnu.node`, `${base}-musl.node`];
+  if (platform === 'win32') return [`${base}-msvc.node`];
+  return [`${base}.node`];
+}
+
+export type LoadedAddon =
+  | { readonly binding: NativeBinding; readonly path: string }
+  | { readonly binding: null; readonly reason: string; readonly cause?: unknown };
+
+/**
+ * Loads the addon from `dir` (default: this package), whatever DIT_NATIVE says. Never throws: a
+ * missing or broken build is reported with the error that loading it raised.
+ */
+export function loadAddon(dir: string = PACKAGE_DIR): LoadedAddon {
+  const require = createRequire(import.meta.url);
+  const candidates = addonFileNames().map((name) => join(dir, name));
+  const present = candidates.filter((path) => existsSync(path));
+  if (present.length === 0) {
+    return {
+      binding: null,
+      reason: `the addon is not built (no ${addonFileNames().join(' or ')} in ${dir}; run \`pnpm --filter @dit/native build\`)`,
+    };
+  }
+  let lastError: unknown;
+  for (const path of present) {
+    try {
+      const binding = require(path) as Partial<NativeBinding>;
+      if (typeof binding.hashFiles !== 'function') throw new TypeError(`${path} does not export hashFiles`);
+      return { binding: binding as NativeBinding, path };
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  const message = lastError instanceof Error ? lastError.message : String(lastError);
+  return { binding: null, reason: `the addon could not be loaded: ${message}`, cause: lastError };
+}
+
+let addon: LoadedAddon | undefined;
+
+/** The addon, loaded once per process. */
+export function addonOnce(): LoadedAddon {
+  addon ??= loadAddon();
+  return addon;
+}
+
+/**
+ * What `hashFiles` should use, in order: the DIT_NATIVE override (`0`: TypeScript, `1`: the addon
+ * or an error), then the built addon, then the TypeScript fallback with the load error as `cause`.
+ */
+export function decide(
+  env: NodeJS.ProcessEnv = process.env,
+  load: () => LoadedAddon = addonOnce,
+): NativeStatus {
+  if (env.DIT_NATIVE === '0') return { native: false, reason: 'DIT_NATIVE=0 selects the TypeScript path' };
+  const loaded = load();
+  if (loaded.binding !== null) return { native: true, path: loaded.path };
+  return loaded.cause === undefined
+    ? { native: false, reason: loaded.reason }
+    : { native: false, reason: loaded.reason, cause: loaded.cause };
+}

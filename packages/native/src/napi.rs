@@ -1,0 +1,440 @@
+//! The Node-API binding, written by hand: the `napi`/`napi-derive` crates are not packaged by Debian
+//! and crates.io is out of reach, so this module declares the few C functions of Node-API it calls
+//! (their ABI is stable; see Node's `js_native_api.h` and `node_api.h`) and exports
+//! `napi_register_module_v1`, which Node looks up when it loads the `.node` file. Everything unsafe
+//! about talking to Node lives here; `lib.rs` stays plain Rust.
+//!
+//! Exposed to JavaScript:
+//!
+//! - `hashFiles(paths: string[]): Promise<Array<string | number>>`: for each path in order, the
+//!   SHA-256 as 64 lower-case hex digits, or the errno (a positive number) that stopped it. The work
+//!   runs off the JavaScript thread (`napi_create_async_work`: one libuv pool thread hands the batch
+//!   to rayon's pool and waits), so the event loop keeps turning.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::c_void;
+use std::os::raw::{c_char, c_int};
+use std::os::unix::ffi::OsStringExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::ptr;
+
+use crate::{errno_of, hash_files, to_hex, Sha256Digest};
+
+#[repr(C)]
+pub struct napi_env__ {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct napi_value__ {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct napi_callback_info__ {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct napi_deferred__ {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct napi_async_work__ {
+    _private: [u8; 0],
+}
+
+pub type napi_env = *mut napi_env__;
+pub type napi_value = *mut napi_value__;
+pub type napi_callback_info = *mut napi_callback_info__;
+pub type napi_deferred = *mut napi_deferred__;
+pub type napi_async_work = *mut napi_async_work__;
+/// An enum in C; `napi_ok` is 0.
+pub type napi_status = c_int;
+
+const NAPI_OK: napi_status = 0;
+/// Passed to a complete callback when the work was cancelled before it ran.
+const NAPI_CANCELLED: napi_status = 11;
+/// `NAPI_AUTO_LENGTH` (SIZE_MAX): the string is NUL-terminated.
+const NAPI_AUTO_LENGTH: usize = usize::MAX;
+/// The Node-API version this module is written against (Node 12.22+/14.17+/16+).
+const NAPI_VERSION: i32 = 8;
+
+pub type napi_callback = Option<unsafe extern "C" fn(env: napi_env, info: napi_callback_info) -> napi_value>;
+pub type napi_async_execute_callback = Option<unsafe extern "C" fn(env: napi_env, data: *mut c_void)>;
+pub type napi_async_complete_callback =
+    Option<unsafe extern "C" fn(env: napi_env, status: napi_status, data: *mut c_void)>;
+
+// Resolved by the dynamic loader against the `node` executable when the addon is loaded, hence no
+// #[link]: a cdylib may leave symbols undefined on Linux.
+extern "C" {
+    fn napi_create_function(
+        env: napi_env,
+        utf8name: *const c_char,
+        length: usize,
+        cb: napi_callback,
+        data: *mut c_void,
+        result: *mut napi_value,
+    ) -> napi_status;
+    fn napi_set_named_property(
+        env: napi_env,
+        object: napi_value,
+        utf8name: *const c_char,
+        value: napi_value,
+    ) -> napi_status;
+    fn napi_get_cb_info(
+        env: napi_env,
+        cbinfo: napi_callback_info,
+        argc: *mut usize,
+        argv: *mut napi_value,
+        this_arg: *mut napi_value,
+        data: *mut *mut c_void,
+    ) -> napi_status;
+    fn napi_is_array(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
+    fn napi_get_array_length(env: napi_env, value: napi_value, result: *mut u32) -> napi_status;
+    fn napi_get_element(
+        env: napi_env,
+        object: napi_value,
+        index: u32,
+        result: *mut napi_value,
+    ) -> napi_status;
+    fn napi_set_element(env: napi_env, object: napi_value, index: u32, value: napi_value) -> napi_status;
+    fn napi_get_value_string_utf8(
+        env: napi_env,
+        value: napi_value,
+        buf: *mut c_char,
+        bufsize: usize,
+        result: *mut usize,
+    ) -> napi_status;
+    fn napi_create_string_utf8(
+        env: napi_env,
+        str: *const c_char,
+        length: usize,
+        result: *mut napi_value,
+    ) -> napi_status;
+    fn napi_create_int32(env: napi_env, value: i32, result: *mut napi_value) -> napi_status;
+    fn napi_create_array_with_length(env: napi_env, length: usize, result: *mut napi_value) -> napi_status;
+    fn napi_create_error(
+        env: napi_env,
+        code: napi_value,
+        msg: napi_value,
+        result: *mut napi_value,
+    ) -> napi_status;
+    fn napi_throw_type_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
+    fn napi_throw_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
+    fn napi_create_promise(
+        env: napi_env,
+        deferred: *mut napi_deferred,
+        promise: *mut napi_value,
+    ) -> napi_status;
+    fn napi_resolve_deferred(env: napi_env, deferred: napi_deferred, resolution: napi_value) -> napi_status;
+    fn napi_reject_deferred(env: napi_env, deferred: napi_deferred, rejection: napi_value) -> napi_status;
+    fn napi_create_async_work(
+        env: napi_env,
+        async_resource: napi_value,
+        async_resource_name: napi_value,
+        execute: napi_async_execute_callback,
+        complete: napi_async_complete_callback,
+        data: *mut c_void,
+        result: *mut napi_async_work,
+    ) -> napi_status;
+    fn napi_queue_async_work(env: napi_env, work: napi_async_work) -> napi_status;
+    fn napi_delete_async_work(env: napi_env, work: napi_async_work) -> napi_status;
+}
+
+/// A failed Node-API call, or a JavaScript error to throw: `(code, message)`.
+struct Failure(&'static str, String);
+
+type Result<T> = std::result::Result<T, Failure>;
+
+fn check(status: napi_status, what: &str) -> Result<()> {
+    if status == NAPI_OK {
+        Ok(())
+    } else {
+        Err(Failure(
+            "DIT_NATIVE_NAPI",
+            format!("{} failed (napi_status {})", what, status),
+        ))
+    }
+}
+
+/// A NUL-terminated copy for the C side (messages never contain NUL; if one did, it is cut there).
+fn c_string(text: &str) -> Vec<u8> {
+    let mut bytes: Vec<u8> = text.bytes().take_while(|&b| b != 0).collect();
+    bytes.push(0);
+    bytes
+}
+
+unsafe fn js_string(env: napi_env, text: &str) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    check(
+        napi_create_string_utf8(env, text.as_ptr() as *const c_char, text.len(), &mut value),
+        "napi_create_string_utf8",
+    )?;
+    Ok(value)
+}
+
+unsafe fn js_error(env: napi_env, failure: &Failure) -> Result<napi_value> {
+    let code = js_string(env, failure.0)?;
+    let message = js_string(env, &failure.1)?;
+    let mut error = ptr::null_mut();
+    check(
+        napi_create_error(env, code, message, &mut error),
+        "napi_create_error",
+    )?;
+    Ok(error)
+}
+
+/// Reads a JavaScript string as the bytes of a path (UTF-8, as Node's own `fs` converts paths).
+unsafe fn path_from_js(env: napi_env, value: napi_value) -> Result<PathBuf> {
+    let mut length = 0usize;
+    if napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut length) != NAPI_OK {
+        return Err(Failure(
+            "ERR_INVALID_ARG_TYPE",
+            "hashFiles: every path must be a string".into(),
+        ));
+    }
+    let mut bytes = vec![0u8; length + 1];
+    let mut written = 0usize;
+    check(
+        napi_get_value_string_utf8(
+            env,
+            value,
+            bytes.as_mut_ptr() as *mut c_char,
+            bytes.len(),
+            &mut written,
+        ),
+        "napi_get_value_string_utf8",
+    )?;
+    bytes.truncate(written);
+    Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+}
+
+/// Runs a callback's body, turning a failure into a thrown JavaScript error and a panic into one too
+/// (unwinding into Node's C++ frames would be undefined behaviour).
+unsafe fn guard(env: napi_env, body: impl FnOnce() -> Result<napi_value>) -> napi_value {
+    let outcome = catch_unwind(AssertUnwindSafe(body))
+        .unwrap_or_else(|panic| Err(Failure("DIT_NATIVE_PANIC", panic_message(&panic))));
+    match outcome {
+        Ok(value) => value,
+        Err(Failure(code, message)) => {
+            let code = c_string(code);
+            let message = c_string(&message);
+            let throw = if code.starts_with(b"ERR_INVALID_ARG") {
+                napi_throw_type_error
+            } else {
+                napi_throw_error
+            };
+            throw(
+                env,
+                code.as_ptr() as *const c_char,
+                message.as_ptr() as *const c_char,
+            );
+            ptr::null_mut()
+        }
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        format!("panic in dit-native: {}", text)
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        format!("panic in dit-native: {}", text)
+    } else {
+        "panic in dit-native".to_string()
+    }
+}
+
+// -------------------------------------------------------------------------------------------------
+// hashFiles
+
+/// One `hashFiles` call in flight: owned by the async work from queueing to completion.
+struct HashJob {
+    paths: Vec<PathBuf>,
+    /// Filled in by `execute` on a pool thread: per-path results, or a panic's message.
+    outcome: Option<std::result::Result<Vec<std::io::Result<Sha256Digest>>, String>>,
+    deferred: napi_deferred,
+    work: napi_async_work,
+}
+
+unsafe extern "C" fn hash_files_js(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, || {
+        let mut argc = 1usize;
+        let mut argv = [ptr::null_mut(); 1];
+        check(
+            napi_get_cb_info(
+                env,
+                info,
+                &mut argc,
+                argv.as_mut_ptr(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            ),
+            "napi_get_cb_info",
+        )?;
+        let list = argv[0];
+        let mut is_array = false;
+        if argc < 1 || napi_is_array(env, list, &mut is_array) != NAPI_OK || !is_array {
+            return Err(Failure(
+                "ERR_INVALID_ARG_TYPE",
+                "hashFiles: paths must be an array of strings".into(),
+            ));
+        }
+        let mut length = 0u32;
+        check(
+            napi_get_array_length(env, list, &mut length),
+            "napi_get_array_length",
+        )?;
+        let mut paths = Vec::with_capacity(length as usize);
+        for index in 0..length {
+            let mut element = ptr::null_mut();
+            check(
+                napi_get_element(env, list, index, &mut element),
+                "napi_get_element",
+            )?;
+            paths.push(path_from_js(env, element)?);
+        }
+
+        let mut promise = ptr::null_mut();
+        let mut deferred = ptr::null_mut();
+        check(
+            napi_create_promise(env, &mut deferred, &mut promise),
+            "napi_create_promise",
+        )?;
+        let job = Box::into_raw(Box::new(HashJob {
+            paths,
+            outcome: None,
+            deferred,
+            work: ptr::null_mut(),
+        }));
+        let name = js_string(env, "dit-native:hashFiles")?;
+        let queued = check(
+            napi_create_async_work(
+                env,
+                ptr::null_mut(),
+                name,
+                Some(hash_files_execute),
+                Some(hash_files_complete),
+                job as *mut c_void,
+                &mut (*job).work,
+            ),
+            "napi_create_async_work",
+        )
+        .and_then(|()| check(napi_queue_async_work(env, (*job).work), "napi_queue_async_work"));
+        if let Err(failure) = queued {
+            // Nothing will call complete: take the job back, settle the promise here.
+            let job = Box::from_raw(job);
+            if !job.work.is_null() {
+                napi_delete_async_work(env, job.work);
+            }
+            napi_reject_deferred(env, job.deferred, js_error(env, &failure)?);
+        }
+        Ok(promise)
+    })
+}
+
+/// On a libuv pool thread: no JavaScript and no `env` here.
+unsafe extern "C" fn hash_files_execute(_env: napi_env, data: *mut c_void) {
+    let job = &mut *(data as *mut HashJob);
+    let paths = &job.paths;
+    job.outcome = Some(catch_unwind(AssertUnwindSafe(|| hash_files(paths))).map_err(|p| panic_message(&p)));
+}
+
+/// Back on the JavaScript thread: build the array and settle the promise.
+unsafe extern "C" fn hash_files_complete(env: napi_env, status: napi_status, data: *mut c_void) {
+    let job = Box::from_raw(data as *mut HashJob);
+    napi_delete_async_work(env, job.work);
+    let settled = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
+        let results = match (status, &job.outcome) {
+            (NAPI_OK, Some(Ok(results))) => results,
+            (NAPI_OK, Some(Err(message))) => {
+                let error = js_error(env, &Failure("DIT_NATIVE_PANIC", message.clone()))?;
+                return check(
+                    napi_reject_deferred(env, job.deferred, error),
+                    "napi_reject_deferred",
+                );
+            }
+            _ => {
+                let message = if status == NAPI_CANCELLED {
+                    "cancelled"
+                } else {
+                    "did not run"
+                };
+                let failure = Failure("DIT_NATIVE_NAPI", format!("hashFiles: the work {}", message));
+                return check(
+                    napi_reject_deferred(env, job.deferred, js_error(env, &failure)?),
+                    "napi_reject_deferred",
+                );
+            }
+        };
+        let mut array = ptr::null_mut();
+        check(
+            napi_create_array_with_length(env, results.len(), &mut array),
+            "napi_create_array_with_length",
+        )?;
+        for (index, result) in results.iter().enumerate() {
+            let mut value = ptr::null_mut();
+            match result {
+                Ok(digest) => value = js_string(env, &to_hex(digest))?,
+                Err(error) => check(
+                    napi_create_int32(env, errno_of(error), &mut value),
+                    "napi_create_int32",
+                )?,
+            }
+            check(
+                napi_set_element(env, array, index as u32, value),
+                "napi_set_element",
+            )?;
+        }
+        check(
+            napi_resolve_deferred(env, job.deferred, array),
+            "napi_resolve_deferred",
+        )
+    }));
+    if let Err(panic) | Ok(Err(Failure(_, panic))) = settled.map_err(|p| panic_message(&p)) {
+        // Last resort: the promise must not stay pending forever.
+        if let Ok(error) = js_error(env, &Failure("DIT_NATIVE_NAPI", panic)) {
+            napi_reject_deferred(env, job.deferred, error);
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Registration
+
+unsafe fn export(env: napi_env, exports: napi_value, name: &str, callback: napi_callback) -> Result<()> {
+    let c_name = c_string(name);
+    let mut function = ptr::null_mut();
+    check(
+        napi_create_function(
+            env,
+            c_name.as_ptr() as *const c_char,
+            NAPI_AUTO_LENGTH,
+            callback,
+            ptr::null_mut(),
+            &mut function,
+        ),
+        "napi_create_function",
+    )?;
+    check(
+        napi_set_named_property(env, exports, c_name.as_ptr() as *const c_char, function),
+        "napi_set_named_property",
+    )
+}
+
+/// Called by Node when the `.node` file is loaded (`process.dlopen`).
+///
+/// # Safety
+/// Only Node calls this, with a valid `env` and `exports` object.
+#[no_mangle]
+pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
+    guard(env, || {
+        export(env, exports, "hashFiles", Some(hash_files_js))?;
+        Ok(exports)
+    })
+}
+
+/// Which Node-API version the module expects (Node 20 asks; older Node assumes 8).
+#[no_mangle]
+pub extern "C" fn node_api_module_get_api_version_v1() -> i32 {
+    NAPI_VERSION
+}
