@@ -33,6 +33,8 @@ ln -s /proc/self/fd/0 "$root/dev/stdin"
 ln -s /proc/self/fd/1 "$root/dev/stdout"
 ln -s /proc/self/fd/2 "$root/dev/stderr"
 mount -t tmpfs -o mode=1777 tmp "$root/tmp"
+# A working directory under /tmp is hidden by the fresh tmpfs: make it again, empty, as a runtime would.
+[ -d "$root$cwd" ] || mkdir -p "$root$cwd"
 exec unshare --root="$root" --wd="$cwd" -- "$@"
 `;
 
