@@ -14,18 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listElfCorpus } from '../../../test-support/corpus.mjs';
 import { compile, programSource, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
 import { loaderTrace } from '../../../test-support/ld-trace.mjs';
-import { main } from '../src/main.js';
+import { dit } from './run-cli.js';
 
 const temp = tempDir('dit-cli-');
 const T = temp.path;
 afterAll(() => temp.cleanup());
-
-async function dit(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const status = await main(argv, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
-  return { status, stdout, stderr };
-}
 
 beforeAll(() => {
   compile(sharedLibrarySource('dep'), join(T, 'lib/libdep.so'), {

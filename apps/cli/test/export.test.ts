@@ -3,18 +3,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
-import { main } from '../src/main.js';
+import { dit } from './run-cli.js';
 
 const temp = tempDir('dit-cli-export-');
 const T = temp.path;
 afterAll(() => temp.cleanup());
-
-async function dit(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const status = await main(argv, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
-  return { status, stdout, stderr };
-}
 
 describe('dit export', () => {
   it('exports, verifies, prints one summary line, and writes the report', async () => {
