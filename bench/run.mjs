@@ -31,6 +31,7 @@ import {
 } from '../test-support/ld-trace.mjs';
 import { benchExport } from './export.mjs';
 import { benchHash } from './hash.mjs';
+import { writeReport } from './report.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(REPO, 'bench', 'results');
@@ -599,6 +600,7 @@ async function main() {
       `wrote ${relative(process.cwd(), out) || out}${partial ? ' (partial run: not the published results file)' : ''}`,
     );
   }
+  writeReport({ progress });
 }
 
 main().catch((e) => {

@@ -101,7 +101,7 @@ function bundleInEmptyRoot() {
     execFileSync('mkdir', ['-p', join(root, 'usr/local/bin')]);
     execFileSync('tar', ['-C', join(root, 'usr/local/bin'), '-xf', TARBALL]);
     const chroot = (...args) =>
-      spawnSync('chroot', [root, '/usr/local/bin/dit', ...args], {
+      spawnSync('/usr/sbin/chroot', [root, '/usr/local/bin/dit', ...args], {
         encoding: 'utf8',
         env: { PATH: '/usr/local/bin' },
       });

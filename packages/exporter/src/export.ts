@@ -75,13 +75,13 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
   }
   program ??= firstElfProgram(selection);
 
-  addIncludes(selection, options.include ?? []);
+  await addIncludes(selection, options.include ?? []);
   closure.complete((files) => options.onProgress?.({ stage: 'resolve', files }));
   if (traced !== null) {
     addRuntimeData(selection, closure, new Set(traced.paths.filter((p) => p.ok).map((p) => p.path)), program);
     closure.complete();
   }
-  applyExcludes(selection, options.exclude ?? []);
+  await applyExcludes(selection, options.exclude ?? []);
   warnings.push(...closure.warnings);
 
   const materialized = materialize({

@@ -1,13 +1,12 @@
-import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import { ExportError } from './errors.js';
 import type { Selection } from './selection.js';
 
 // fast-glob and picomatch are about 60 modules: loaded only when a pattern is given, so an export
-// without --include/--exclude does not pay for them at start-up.
-const require = createRequire(import.meta.url);
-const fastGlob = () => require('fast-glob') as typeof import('fast-glob');
-const picomatch = () => require('picomatch') as typeof import('picomatch');
+// without --include/--exclude does not pay for them at start-up. (Literal import() calls, so that
+// the bundler of dit.tar still sees and includes them.)
+const loadFastGlob = async () => (await import('fast-glob')).default;
+const loadPicomatch = async () => (await import('picomatch')).default;
 
 /**
  * Patterns are absolute paths inside the root (`/usr/share/zoneinfo/**`). One that climbs out of
@@ -35,21 +34,23 @@ export function checkPattern(pattern: string, option: string): string {
  * deny list (the user named it), and takes a whole folder; a glob takes what it matches, links not
  * followed, dot files included, the deny list applied.
  */
-export function addIncludes(selection: Selection, patterns: readonly string[]): void {
+export async function addIncludes(selection: Selection, patterns: readonly string[]): Promise<void> {
+  if (patterns.length === 0) return;
+  const fastGlob = await loadFastGlob();
   const fs = selection.fs;
   for (const raw of patterns) {
     const pattern = checkPattern(raw, '--include');
     const reason = { kind: 'included', pattern: raw } as const;
-    if (!fastGlob().isDynamicPattern(pattern)) {
+    if (!fastGlob.isDynamicPattern(pattern)) {
       const lookup = fs.lookup(pattern);
       if (lookup.error !== null && lookup.links.length === 0) {
         throw new ExportError('EXPORT_NOT_FOUND', `--include ${raw}: no such file or folder in the root`);
       }
       selection.add(pattern, reason, { exact: true });
-      if (lookup.type === 'directory') addFolder(selection, lookup.realPath!, reason);
+      if (lookup.type === 'directory') addFolder(fastGlob, selection, lookup.realPath!, reason);
       continue;
     }
-    const matches = fastGlob().sync(pattern.slice(1), {
+    const matches = fastGlob.sync(pattern.slice(1), {
       cwd: fs.root,
       dot: true,
       onlyFiles: false,
@@ -60,8 +61,13 @@ export function addIncludes(selection: Selection, patterns: readonly string[]): 
   }
 }
 
-function addFolder(selection: Selection, dir: string, reason: { kind: 'included'; pattern: string }): void {
-  const matches = fastGlob().sync('**', {
+function addFolder(
+  fastGlob: Awaited<ReturnType<typeof loadFastGlob>>,
+  selection: Selection,
+  dir: string,
+  reason: { kind: 'included'; pattern: string },
+): void {
+  const matches = fastGlob.sync('**', {
     cwd: selection.fs.hostPath(dir),
     dot: true,
     onlyFiles: false,
@@ -72,9 +78,10 @@ function addFolder(selection: Selection, dir: string, reason: { kind: 'included'
 }
 
 /** Removes what `--exclude` patterns match (directories stay when something exported lies inside). */
-export function applyExcludes(selection: Selection, patterns: readonly string[]): number {
+export async function applyExcludes(selection: Selection, patterns: readonly string[]): Promise<number> {
   if (patterns.length === 0) return 0;
-  const isExcluded = picomatch()(
+  const picomatch = await loadPicomatch();
+  const isExcluded = picomatch(
     patterns.map((pattern) => checkPattern(pattern, '--exclude')),
     { dot: true },
   );
