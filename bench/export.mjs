@@ -34,6 +34,7 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { printTable } from './table.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -958,20 +959,6 @@ function printTables(rows, phaseRows) {
     ],
     phaseRows,
   );
-}
-
-/**
- * @param {string[]} head
- * @param {string[][]} rows
- */
-function printTable(head, rows) {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
-  const fmt = (/** @type {string[]} */ row) =>
-    row.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  console.log('');
-  console.log(fmt(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows) console.log(fmt(row));
 }
 
 function gitRevision() {

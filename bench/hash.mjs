@@ -34,6 +34,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { printTable } from './table.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_DIT = join(REPO, 'node_modules', '.bin', 'dit');
@@ -210,7 +211,7 @@ export async function benchHash({
     Object.entries(outputs).map(([tool, text]) => [tool, text === reference]),
   );
 
-  printTable(results, limit, ratios, goals, outputsIdentical, ditNetOfStartupGbPerSecond, progress);
+  printResults(results, limit, ratios, goals, outputsIdentical, ditNetOfStartupGbPerSecond, progress);
 
   const result = {
     corpus: { dirs, jdk, files: files.length, bytes, distinctBytes },
@@ -342,7 +343,7 @@ function opensslSpeed(/** @type {string[]} */ extra) {
   return Number(match[1]) * 1000;
 }
 
-function printTable(results, limit, ratios, goals, outputsIdentical, ditNet, progress) {
+function printResults(results, limit, ratios, goals, outputsIdentical, ditNet, progress) {
   const limitGb = limit ? limit.allCoresBytesPerSecond / 1e9 : null;
   const dit = results.find((r) => r.id === 'dit');
   const rows = results.map((r) => [
@@ -368,14 +369,7 @@ function printTable(results, limit, ratios, goals, outputsIdentical, ditNet, pro
     rows.push(['openssl, one core', '-', '-', (limit.oneCoreBytesPerSecond / 1e9).toFixed(2), '-', '-']);
   }
   const head = ['tool', 'median s', 'best s', 'GB/s', 'dit is', 'of limit'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
-  const fmt = (/** @type {string[]} */ row) =>
-    row.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  console.log('');
-  console.log(fmt(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows) console.log(fmt(row));
-  console.log('');
+  printTable(head, rows);
   const verdict = (/** @type {{ goal: number, met: boolean | null }} */ g) =>
     g.met === null ? 'not measured' : g.met ? 'met' : 'NOT met';
   if (ratios.ditVsSha256sum !== null)

@@ -32,6 +32,7 @@ import {
 import { benchExport } from './export.mjs';
 import { benchHash } from './hash.mjs';
 import { writeReport } from './report.mjs';
+import { printTable } from './table.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(REPO, 'bench', 'results');
@@ -441,7 +442,7 @@ async function benchDeps({ options, progress }) {
   const dit = results.find((r) => r.id === 'dit');
   for (const r of results) r.ratioToDit = dit ? r.msPerFile / dit.msPerFile : null;
 
-  printTable(results);
+  printResults(results);
 
   const diagnostics = loaderDiagnostics();
   const pick = (/** @type {string} */ key) =>
@@ -497,7 +498,7 @@ function gitRevision() {
 }
 
 /** @param {ToolResult[]} results */
-function printTable(results) {
+function printResults(results) {
   const rows = results.map((r) => [
     r.label,
     r.sampled ? `${r.files}/${r.corpusFiles}` : String(r.files),
@@ -507,14 +508,7 @@ function printTable(results) {
     r.ratioToDit === null ? '-' : `${r.ratioToDit.toFixed(r.ratioToDit < 10 ? 2 : 1)}x`,
   ]);
   const head = ['tool', 'files', 'total s', 'ms/file', 'peak RSS MiB', 'vs dit'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
-  const fmt = (/** @type {string[]} */ row) =>
-    row.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  console.log('');
-  console.log(fmt(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows) console.log(fmt(row));
-  console.log('');
+  printTable(head, rows);
   for (const r of results) {
     if (r.sampled) {
       console.log(

@@ -1,0 +1,16 @@
+// One way to print a benchmark table to stdout: the first column left-aligned, the rest right-aligned.
+
+/**
+ * @param {string[]} head
+ * @param {string[][]} rows
+ */
+export function printTable(head, rows) {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
+  const format = (/** @type {string[]} */ row) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  console.log('');
+  console.log(format(head));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const row of rows) console.log(format(row));
+  console.log('');
+}
