@@ -2,7 +2,9 @@ import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { createResolver, RootFs } from '@dit/resolver';
 import { TraceError, type TraceReport, trace } from '@dit/trace';
+import { writeArchive } from './archive.js';
 import { Closure } from './closure.js';
+import { dedupeEntries } from './dedupe.js';
 import { ExportError } from './errors.js';
 import { addIncludes, applyExcludes } from './globs.js';
 import { hashEntries } from './hash.js';
@@ -94,7 +96,10 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
   });
   warnings.push(...materialized.warnings);
   options.onProgress?.({ stage: 'hash', files: materialized.entries.length });
-  const entries = await hashEntries(output, materialized.entries);
+  let entries = await hashEntries(output, materialized.entries);
+  if (options.dedupe) entries = dedupeEntries(output, entries).entries;
+
+  if (options.tar !== undefined) writeArchive(output, resolvePath(options.tar));
 
   let verification: ExportReport['verification'] = null;
   if (command !== null && options.verify !== false) {

@@ -27,6 +27,8 @@ export interface ExportOptions {
   readonly cwd?: string;
   /** LD_LIBRARY_PATH for the static resolution. */
   readonly libraryPath?: string;
+  /** Also write the export as a tar archive at this path (the folder stays). */
+  readonly tar?: string;
   /** Store identical files once, as hard links (off by default: writing one would change the other). */
   readonly dedupe?: boolean;
   /** Progress for long work; libraries never print, callers may. */

@@ -7,12 +7,14 @@ import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readlinkSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -260,5 +262,52 @@ describe('verification', () => {
     expect(report.verification?.ran).toBe(true);
     expect(report.verification?.missing).toContain(decoder);
     expect(report.verification?.note).toMatch(/exited with 1/);
+  });
+});
+
+describe('hard links, --dedupe and --tar', () => {
+  function makeRoot() {
+    const root = join(T, `root-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(join(root, 'data'), { recursive: true });
+    writeFileSync(join(root, 'data/a.txt'), 'same content\n');
+    writeFileSync(join(root, 'data/b.txt'), 'same content\n');
+    writeFileSync(join(root, 'data/c.txt'), 'other content\n');
+    writeFileSync(join(root, 'data/h1'), 'linked\n');
+    linkSync(join(root, 'data/h1'), join(root, 'data/h2'));
+    symlinkSync('a.txt', join(root, 'data/link'));
+    return root;
+  }
+  const inode = (path: string) => lstatSync(path).ino;
+
+  it('keeps hard links as hard links, and copies identical files apart unless asked', async () => {
+    const output = join(T, 'links-plain');
+    await exportImage({ path: output, root: makeRoot(), include: ['/data'] });
+    expect(inode(join(output, 'data/h1'))).toBe(inode(join(output, 'data/h2')));
+    expect(inode(join(output, 'data/a.txt'))).not.toBe(inode(join(output, 'data/b.txt')));
+  });
+
+  it('--dedupe stores identical files once', async () => {
+    const output = join(T, 'links-dedupe');
+    const report = await exportImage({ path: output, root: makeRoot(), include: ['/data'], dedupe: true });
+    expect(inode(join(output, 'data/a.txt'))).toBe(inode(join(output, 'data/b.txt')));
+    expect(inode(join(output, 'data/c.txt'))).not.toBe(inode(join(output, 'data/a.txt')));
+    expect(readFileSync(join(output, 'data/b.txt'), 'utf8')).toBe('same content\n');
+    expect(report.entries.find((e) => e.path === '/data/b.txt')?.hardLinkOf).toBe('/data/a.txt');
+  });
+
+  it('--tar writes the same tree as an archive, links as links', async () => {
+    const output = join(T, 'as-tar');
+    const archive = join(T, 'as-tar.tar');
+    const report = await exportImage({ path: output, root: makeRoot(), include: ['/data'], tar: archive });
+    const listing = execFileSync('tar', ['-tvf', archive], { encoding: 'utf8' });
+    const names = new Set(
+      execFileSync('tar', ['-tf', archive], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map((name) => name.replace(/^\.\/?/, '/').replace(/\/$/, '') || '/'),
+    );
+    for (const entry of report.entries) expect(names.has(entry.path), entry.path).toBe(true);
+    expect(listing).toMatch(/^l.* \.\/data\/link -> a\.txt$/m);
+    expect(listing).toMatch(/^h.* \.\/data\/h2 link to (\.\/)?data\/h1$/m);
   });
 });

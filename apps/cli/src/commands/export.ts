@@ -23,6 +23,8 @@ Options:
   --no-verify            do not run CMD inside the export afterwards
   --timeout SECONDS      kill CMD (and everything it started) after this long
   --report FILE          write a JSON report: every file with size, mode, sha256 and why it is there
+  --tar FILE             also write the export as a tar archive (owners, modes, links kept)
+  --dedupe               store identical files once, as hard links (off: writing one would change the other)
   -q, --quiet            no progress on stderr
   -h, --help             show this help
 
@@ -49,6 +51,8 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       'no-verify': { type: 'boolean' },
       timeout: { type: 'string' },
       report: { type: 'string' },
+      tar: { type: 'string' },
+      dedupe: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -106,6 +110,8 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       keepSetuid: values['keep-setuid'],
       verify: !values['no-verify'],
       timeoutMs,
+      tar: values.tar,
+      dedupe: values.dedupe,
       onProgress: progress,
     });
   } catch (error) {
