@@ -228,13 +228,13 @@ function looksLikeJson(text) {
 
 /** @param {BenchContext} ctx */
 async function benchDeps({ options, progress }) {
-  const tools = String(options.tools ?? 'dit,loader,lddtree')
+  const tools = String(options.tools ?? 'dit,dit-ts,loader,lddtree')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   for (const t of tools) {
-    if (!['dit', 'loader', 'lddtree'].includes(t))
-      throw new BenchError(`unknown tool "${t}" (dit, loader, lddtree)`);
+    if (!['dit', 'dit-ts', 'loader', 'lddtree'].includes(t))
+      throw new BenchError(`unknown tool "${t}" (dit, dit-ts, loader, lddtree)`);
   }
   const sampleOpt = options.sample === undefined ? String(DEFAULT_LDDTREE_SAMPLE) : String(options.sample);
   const limit = options.limit === undefined ? Number.POSITIVE_INFINITY : Number(options.limit);
@@ -304,16 +304,21 @@ async function benchDeps({ options, progress }) {
     }
     runUnderTime(['/bin/true'], { env: plainEnv, timeFile });
 
-    // --- (a) dit: all files in as few calls as ARG_MAX allows (one, normally).
-    if (tools.includes('dit')) {
+    // --- (a) dit: all files in as few calls as ARG_MAX allows (one, normally); then the same with the
+    // TypeScript walk (DIT_NATIVE=0), to weigh the native one against it.
+    const measureDit = (
+      /** @type {string} */ id,
+      /** @type {string} */ label,
+      /** @type {NodeJS.ProcessEnv} */ env,
+    ) => {
       const fixed = [GNU_TIME, '-f', '%e %M', '-o', timeFile, DIT, 'deps', '--json'];
-      const { chunks, argMax } = chunkForArgMax(fixed, corpus, ditEnv);
+      const { chunks, argMax } = chunkForArgMax(fixed, corpus, env);
       if (chunks.length > 1) {
         progress(
           `note: ${corpus.length} paths exceed ARG_MAX (${argMax} bytes): dit runs ${chunks.length} times`,
         );
       }
-      progress(`dit: ${corpus.length} files in ${chunks.length} call(s) ...`);
+      progress(`${id}: ${corpus.length} files in ${chunks.length} call(s) ...`);
       let seconds = 0;
       let nonZero = 0;
       let outputBytes = 0;
@@ -321,7 +326,7 @@ async function benchDeps({ options, progress }) {
       for (const chunk of chunks) {
         const t0 = performance.now();
         const r = spawnSync(DIT, ['deps', '--json', ...chunk], {
-          env: ditEnv,
+          env: env,
           cwd: REPO,
           encoding: 'utf8',
           maxBuffer: 1 << 30,
@@ -338,13 +343,13 @@ async function benchDeps({ options, progress }) {
       const rss = [];
       for (const chunk of chunks) {
         rss.push(
-          runUnderTime([DIT, 'deps', '--json', ...chunk], { env: ditEnv, cwd: REPO, timeFile }).maxRssKiB,
+          runUnderTime([DIT, 'deps', '--json', ...chunk], { env: env, cwd: REPO, timeFile }).maxRssKiB,
         );
       }
       results.push({
-        id: 'dit',
-        label: 'dit deps --json (one call)',
-        command: 'node_modules/.bin/dit deps --json FILE...',
+        id,
+        label,
+        command: `${id === 'dit' ? '' : 'DIT_NATIVE=0 '}node_modules/.bin/dit deps --json FILE...`,
         files: corpus.length,
         corpusFiles: corpus.length,
         sampled: false,
@@ -358,6 +363,10 @@ async function benchDeps({ options, progress }) {
         ratioToDit: 1,
         notes: { argMax, outputBytes },
       });
+    };
+    if (tools.includes('dit')) measureDit('dit', 'dit deps --json (one call)', ditEnv);
+    if (tools.includes('dit-ts')) {
+      measureDit('dit-ts', 'dit deps --json, TypeScript walk (DIT_NATIVE=0)', { ...ditEnv, DIT_NATIVE: '0' });
     }
 
     // --- (b) the loader in trace mode, once per file, sequentially (what ldd does).

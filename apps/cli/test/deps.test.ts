@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { nativeStatus } from '@dit/native';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listElfCorpus } from '../../../test-support/corpus.mjs';
 import { compile, programSource, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
@@ -207,4 +208,29 @@ describe('the installed command', () => {
       expect(alias.stdout).toMatch(/^dit \d+\.\d+\.\d+/);
     },
   );
+});
+
+describe('native and TypeScript walks', () => {
+  it('dit deps --json prints the same with the native walk and with DIT_NATIVE=0', async () => {
+    expect(nativeStatus().native, 'the addon is built (pnpm build)').toBe(true);
+    const files = [
+      ...listElfCorpus(['/usr/bin']).slice(0, 300),
+      join(T, 'app'),
+      join(T, 'broken'),
+      join(T, 'static'),
+      join(T, 'musl'),
+      join(T, 'notes.txt'),
+      join(T, 'loop1'),
+    ];
+    const native = await dit('deps', '--json', ...files);
+    process.env.DIT_NATIVE = '0';
+    try {
+      const typescript = await dit('deps', '--json', ...files);
+      expect(native.stdout).toBe(typescript.stdout);
+      expect(native.stderr).toBe(typescript.stderr);
+      expect(native.status).toBe(typescript.status);
+    } finally {
+      delete process.env.DIT_NATIVE;
+    }
+  });
 });

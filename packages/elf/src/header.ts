@@ -1,3 +1,4 @@
+/// <reference path="./elfy.d.ts" />
 import elfy, { type ElfyHeader } from 'elfy';
 import { EHDR_SIZE, ELF_MAGIC, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB } from './constants.js';
 import { ElfError } from './errors.js';

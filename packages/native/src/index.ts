@@ -16,6 +16,17 @@ export { describeErrno, NativeError, type NativeErrorCode } from './errors.js';
 export { type HashFilesTsOptions, hashFilesNative, hashFilesTs, READ_CHUNK_BYTES } from './hash.js';
 export type { HashedFile, HashFailure, HashResult, NativeStatus, WalkError, WalkResult } from './types.js';
 export { walkFiles } from './walk.js';
+export {
+  type DepsWalkOptions,
+  depsWalkNative,
+  depsWalkRequest,
+  type NativeBadInput,
+  type NativeCpuProfile,
+  type NativeDepsResult,
+  type NativeLibrary,
+  type NativeResolution,
+  type NativeUnsupported,
+} from './walk-native.js';
 
 let status: NativeStatus | undefined;
 

@@ -5,6 +5,9 @@
 //! overrides), each file read sequentially into a per-thread buffer and fed to SHA-256 (the `sha2`
 //! crate picks the SHA-NI instructions at run time when the CPU has them), largest files first, each
 //! inode once. Results keep the input order, and each file succeeds or fails on its own.
+//!
+//! The dependency walk of `dit deps` (`deps.rs` and the modules it uses): which shared libraries each
+//! program loads, as @dit/resolver decides it, files in parallel with caches shared by all of them.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,7 +20,17 @@ use std::path::Path;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+pub mod deps;
+mod dst;
+pub mod elf;
+mod facts;
+mod glibc;
+pub mod json;
+pub mod ldcache;
+mod musl;
 pub mod napi;
+pub mod rootfs;
+mod session;
 
 /// A SHA-256 digest.
 pub type Sha256Digest = [u8; 32];

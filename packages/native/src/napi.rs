@@ -399,6 +399,54 @@ unsafe extern "C" fn hash_files_complete(env: napi_env, status: napi_status, dat
 }
 
 // -------------------------------------------------------------------------------------------------
+// depsWalk
+
+/// `depsWalk(request: string): string`, synchronous: the caller wants the answer before it goes on,
+/// and rayon spreads the work over every core meanwhile. JSON both ways keeps this shim small.
+unsafe extern "C" fn deps_walk_js(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, || {
+        let mut argc = 1usize;
+        let mut argv = [ptr::null_mut(); 1];
+        check(
+            napi_get_cb_info(
+                env,
+                info,
+                &mut argc,
+                argv.as_mut_ptr(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            ),
+            "napi_get_cb_info",
+        )?;
+        let mut length = 0usize;
+        if argc < 1 || napi_get_value_string_utf8(env, argv[0], ptr::null_mut(), 0, &mut length) != NAPI_OK {
+            return Err(Failure(
+                "ERR_INVALID_ARG_TYPE",
+                "depsWalk: the request must be a JSON string".into(),
+            ));
+        }
+        let mut bytes = vec![0u8; length + 1];
+        let mut written = 0usize;
+        check(
+            napi_get_value_string_utf8(
+                env,
+                argv[0],
+                bytes.as_mut_ptr() as *mut c_char,
+                bytes.len(),
+                &mut written,
+            ),
+            "napi_get_value_string_utf8",
+        )?;
+        bytes.truncate(written);
+        let text = String::from_utf8_lossy(&bytes);
+        match crate::deps::deps_walk_json(&text) {
+            Ok(answer) => js_string(env, &answer),
+            Err(message) => Err(Failure("ERR_INVALID_ARG_VALUE", format!("depsWalk: {}", message))),
+        }
+    })
+}
+
+// -------------------------------------------------------------------------------------------------
 // Registration
 
 unsafe fn export(env: napi_env, exports: napi_value, name: &str, callback: napi_callback) -> Result<()> {
@@ -429,6 +477,7 @@ unsafe fn export(env: napi_env, exports: napi_value, name: &str, callback: napi_
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
     guard(env, || {
         export(env, exports, "hashFiles", Some(hash_files_js))?;
+        export(env, exports, "depsWalk", Some(deps_walk_js))?;
         Ok(exports)
     })
 }

@@ -1,10 +1,13 @@
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
+import { depsWalkNative } from '@dit/native';
 import {
   createResolver,
+  hostCpuProfile,
   type Resolution,
   ResolveError,
   type ResolveOptions,
+  type Resolver,
   x86ProfileForLevel,
 } from '@dit/resolver';
 import { EXIT, type Io, UsageError } from '../io.js';
@@ -66,49 +69,114 @@ export function deps(argv: string[], io: Io): number {
         ? undefined
         : x86ProfileForLevel(parseCpuLevel(values['cpu-level']) - 1),
   };
-  const resolver = createResolver(options);
   // Without --root, FILEs are host paths relative to where dit runs; with it, paths inside the root.
   const toRootPath = (file: string) =>
     values.root === undefined ? resolvePath(file) : resolvePath('/', file);
+  const rootPaths = positionals.map(toRootPath);
+  const results = values.json
+    ? resolveForJson(positionals, rootPaths, options)
+    : positionals.map((file, index) => resolveOne(createResolverOnce(options), file, rootPaths[index]!));
 
   let status: number = EXIT.ok;
   const json: JsonEntry[] = [];
   const tree: string[] = [];
   const problems: string[] = [];
-  for (const file of positionals) {
-    let resolution: Resolution;
-    try {
-      resolution = resolver.resolve(toRootPath(file));
-    } catch (error) {
-      if (!(error instanceof ResolveError)) throw error;
-      problems.push(`dit: ${file}: ${error.problem}\n`);
-      json.push({ file, interpreter: null, libraries: [], error: error.problem });
+  for (const result of results) {
+    const { file } = result;
+    if ('problem' in result) {
+      problems.push(`dit: ${file}: ${result.problem}\n`);
+      json.push({ file, interpreter: null, libraries: [], error: result.problem });
       status = EXIT.usage;
       continue;
     }
-    for (const missing of resolution.missing) {
+    for (const missing of result.missing) {
       problems.push(`dit: ${file}: ${missing.name} not found (needed by ${missing.neededBy})\n`);
     }
-    if (resolution.failure) {
-      const { path, message } = resolution.failure;
-      problems.push(`dit: ${file}: the loader would stop: ${path}: ${message}\n`);
+    if (result.failure) {
+      problems.push(
+        `dit: ${file}: the loader would stop: ${result.failure.path}: ${result.failure.message}\n`,
+      );
     }
-    if ((resolution.missing.length > 0 || resolution.failure) && status === EXIT.ok) status = EXIT.incomplete;
+    if ((result.missing.length > 0 || result.failure) && status === EXIT.ok) status = EXIT.incomplete;
     if (values.json) {
       const entry: JsonEntry = {
         file,
-        interpreter: resolution.interpreter,
-        libraries: resolution.libraries.map(({ name, path }) => ({ name, path })),
+        interpreter: result.interpreter,
+        libraries: result.libraries.map(({ name, path }) => ({ name, path })),
       };
-      if (resolution.failure) entry.error = `${resolution.failure.path}: ${resolution.failure.message}`;
+      if (result.failure) entry.error = `${result.failure.path}: ${result.failure.message}`;
       json.push(entry);
     } else {
-      tree.push(renderTree(file, resolution));
+      tree.push(renderTree(file, result.resolution!));
     }
   }
   io.stdout(values.json ? `${JSON.stringify(json, null, 1)}\n` : tree.join(''));
   if (problems.length > 0) io.stderr(problems.join(''));
   return status;
+}
+
+/** What one FILE resolved to: the loader's view, or why the FILE itself is unusable. */
+type FileResult =
+  | {
+      file: string;
+      interpreter: string | null;
+      libraries: readonly { name: string; path: string | null }[];
+      missing: readonly { name: string; neededBy: string }[];
+      failure: { path: string; message: string } | null;
+      /** The full resolution, for the tree view (the native walk returns only what --json prints). */
+      resolution?: Resolution;
+    }
+  | { file: string; problem: string };
+
+const resolvers = new WeakMap<ResolveOptions, Resolver>();
+function createResolverOnce(options: ResolveOptions): Resolver {
+  let resolver = resolvers.get(options);
+  if (resolver === undefined) {
+    resolver = createResolver(options);
+    resolvers.set(options, resolver);
+  }
+  return resolver;
+}
+
+function resolveOne(resolver: Resolver, file: string, rootPath: string): FileResult {
+  try {
+    const resolution = resolver.resolve(rootPath);
+    const { interpreter, libraries, missing, failure } = resolution;
+    return { file, interpreter, libraries, missing, failure, resolution };
+  } catch (error) {
+    if (!(error instanceof ResolveError)) throw error;
+    return { file, problem: error.problem };
+  }
+}
+
+/**
+ * --json: the native walk (@dit/native, all cores) where it is built and allowed, and the
+ * TypeScript resolver for the files it leaves (and for everything with DIT_NATIVE=0, or --preload,
+ * which the native walk does not model). Both give the same answers; tests hold them to it.
+ */
+function resolveForJson(
+  files: readonly string[],
+  rootPaths: readonly string[],
+  options: ResolveOptions,
+): FileResult[] {
+  const native =
+    options.preload === undefined
+      ? depsWalkNative(rootPaths, {
+          root: options.root,
+          cwd: options.cwd,
+          libraryPath: options.libraryPath ?? null,
+          useCache: options.useCache,
+          cpu: options.cpu ?? hostCpuProfile(),
+        })
+      : undefined;
+  return files.map((file, index) => {
+    const answer = native?.[index];
+    if (answer === undefined || 'unsupported' in answer) {
+      return resolveOne(createResolverOnce(options), file, rootPaths[index]!);
+    }
+    if ('error' in answer) return { file, problem: answer.error };
+    return { ...answer, file };
+  });
 }
 
 function parseCpuLevel(text: string): number {
