@@ -2,12 +2,14 @@
  * The native dependency walk (src/walk-native.ts, src/deps.rs) against the TypeScript resolver:
  * the whole ELF corpus file by file, a fixture per glibc rule, and the speed of both.
  */
+
 import { copyFileSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listElfCorpus } from '../../../test-support/corpus.mjs';
 import { DEBIAN_ROOT_CACHE } from '../../../test-support/debian-root.mjs';
 import { compile, programSource, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
+import { libraryFixtures } from '../../../test-support/library-fixtures.js';
 // A relative import rather than a devDependency on @dit/resolver: the reference implementation.
 import {
   type CpuProfile,
@@ -192,34 +194,7 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
   const T = temp.path;
   afterAll(() => temp.cleanup());
 
-  function lib(
-    dir: string,
-    name: string,
-    options: { soname?: string; links?: string[]; flags?: string[]; file?: string } = {},
-  ) {
-    const links = options.links ?? [];
-    return compile(
-      sharedLibrarySource(
-        name,
-        links.map((l) => l.replace(/^lib|\.so.*$/g, '')),
-      ),
-      join(dir, options.file ?? `lib${name}.so`),
-      {
-        flags: [
-          '-shared',
-          `-Wl,-soname,${options.soname ?? `lib${name}.so`}`,
-          ...links.flatMap((l) => [`-L${T}/link`, `-l:${l}`]),
-          ...(options.flags ?? []),
-        ],
-      },
-    );
-  }
-
-  function program(path: string, needed: string[], flags: string[] = []) {
-    return compile(programSource(needed.map((l) => l.replace(/^lib|\.so.*$/g, ''))), path, {
-      flags: [`-L${T}/link`, `-Wl,-rpath-link,${T}/link`, ...needed.map((l) => `-l:${l}`), ...flags],
-    });
-  }
+  const { lib, program } = libraryFixtures(T);
 
   function same(files: string[], options: Options = {}) {
     const { mismatches, unsupported, native } = compare(files, options);

@@ -16,47 +16,13 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, programSource, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
 import { loaderTrace } from '../../../test-support/ld-trace.mjs';
+import { libraryFixtures } from '../../../test-support/library-fixtures.js';
 
 const temp = tempDir('dit-resolver-');
 const T = temp.path;
 afterAll(() => temp.cleanup());
 
-/** Builds lib<name>.so in `dir` with SONAME lib<name>.so (or `soname`), linked against `links`. */
-function lib(
-  dir: string,
-  name: string,
-  options: { soname?: string; links?: string[]; flags?: string[]; file?: string } = {},
-) {
-  const links = options.links ?? [];
-  return compile(
-    sharedLibrarySource(
-      name,
-      links.map((l) => l.replace(/^lib|\.so.*$/g, '')),
-    ),
-    join(dir, options.file ?? `lib${name}.so`),
-    {
-      flags: [
-        '-shared',
-        `-Wl,-soname,${options.soname ?? `lib${name}.so`}`,
-        ...links.flatMap((l) => [`-L${T}/link`, `-l:${l}`]),
-        ...(options.flags ?? []),
-      ],
-    },
-  );
-}
-
-/** A program calling `calls`, linked against the named libraries found in T/link. */
-function program(path: string, needed: string[], flags: string[] = [], compiler: 'gcc' | 'musl-gcc' = 'gcc') {
-  return compile(programSource(needed.map((l) => l.replace(/^lib|\.so.*$/g, ''))), path, {
-    compiler,
-    flags: [`-L${T}/link`, `-Wl,-rpath-link,${T}/link`, ...needed.map((l) => `-l:${l}`), ...flags],
-  });
-}
-
-/** Link-time copies: the linker needs each library somewhere; the runtime layout is separate. */
-function linkStub(name: string, soname = name) {
-  lib(join(T, 'link'), name.replace(/^lib|\.so.*$/g, ''), { soname, file: name });
-}
+const { lib, program, linkStub } = libraryFixtures(T);
 
 /** Real path of a path inside `root`, following absolute links inside it (realpath would leave the root). */
 function realInRoot(root: string, path: string): string {
