@@ -146,7 +146,8 @@ function sizesSvg(results) {
   const rowHeight = 44;
   const height = 40 + rows.length * rowHeight + 30;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12" role="img">`,
+    '<title>Image size of each scenario: build stage against the FROM scratch image</title>',
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${left}" y="20" font-size="14" font-weight="bold">Image size: build stage vs FROM scratch export (log scale)</text>`,
   ];
