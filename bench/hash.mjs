@@ -34,7 +34,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { printTable } from './table.mjs';
+import { machine, printTable } from './shared.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_DIT = join(REPO, 'node_modules', '.bin', 'dit');
@@ -388,17 +388,6 @@ function printResults(results, limit, ratios, goals, outputsIdentical, ditNet, p
   if (different.length > 0)
     progress(`warning: output differs from the reference: ${different.map(([t]) => t).join(', ')}`);
   else console.log(`outputs identical: ${Object.keys(outputsIdentical).join(', ')}`);
-}
-
-function machine() {
-  return {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    nproc: os.availableParallelism(),
-    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    kernel: os.release(),
-    platform: `${process.platform}-${process.arch}`,
-  };
 }
 
 /** @param {number[]} xs */

@@ -32,7 +32,7 @@ import {
 import { benchExport } from './export.mjs';
 import { benchHash } from './hash.mjs';
 import { writeReport } from './report.mjs';
-import { printTable } from './table.mjs';
+import { machine, printTable } from './shared.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(REPO, 'bench', 'results');
@@ -544,17 +544,6 @@ function printResults(results) {
 
 // ---------------------------------------------------------------------------------------------------
 // Driver
-
-function machine() {
-  return {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    nproc: os.availableParallelism(),
-    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    kernel: os.release(),
-    platform: `${process.platform}-${process.arch}`,
-  };
-}
 
 async function main() {
   const { values, positionals } = parseArgs({

@@ -1,0 +1,32 @@
+// What every benchmark shares: how a table is printed, and how the machine is described.
+
+import os from 'node:os';
+
+/**
+ * Prints a table to stdout: the first column left-aligned, the rest right-aligned.
+ *
+ * @param {string[]} head
+ * @param {string[][]} rows
+ */
+export function printTable(head, rows) {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
+  const format = (/** @type {string[]} */ row) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  console.log('');
+  console.log(format(head));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const row of rows) console.log(format(row));
+  console.log('');
+}
+
+/** The machine a result was measured on, stored with every result file. */
+export function machine() {
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    nproc: os.availableParallelism(),
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    kernel: os.release(),
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
