@@ -304,7 +304,7 @@ impl<'a> Load<'a> {
 
     pub(crate) fn system_search(&self, name: &str, nodeflib: bool) -> DirSearch {
         if self.session.use_cache {
-            match self.from_cache(name, nodeflib) {
+            match self.search_cache(name, nodeflib) {
                 DirSearch::Next | DirSearch::Stop => {}
                 step => return step,
             }
@@ -315,7 +315,7 @@ impl<'a> Load<'a> {
         self.search_dirs_step(&self.facts.system_dirs, name)
     }
 
-    pub(crate) fn from_cache(&self, name: &str, nodeflib: bool) -> DirSearch {
+    pub(crate) fn search_cache(&self, name: &str, nodeflib: bool) -> DirSearch {
         let cache = match &self.session.ld_cache {
             Some(cache) => cache,
             None => return DirSearch::Next,

@@ -353,6 +353,8 @@ fn isa_mask(level: f64) -> i32 {
     if level >= 31.0 {
         return -1;
     }
+    // Written this way round on purpose: NaN (no level given) must land here too.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(level >= 0.0) {
         return 0;
     }

@@ -241,7 +241,7 @@ impl<'a> MuslLoad<'a> {
             // Some(None): not found yet; Some(Some(..)): found; None: an open error stopped the search.
             let mut found: Option<Option<(Arc<Lookup>, String)>> = Some(None);
             if let Some(list) = &self.session.library_path {
-                found = self.path_open(name, list.split(|c| c == ':' || c == '\n'));
+                found = self.path_open(name, list.split([':', '\n']));
             }
             // Up the needed-by chain while nothing is found (and nothing stopped the search).
             let mut object = Some(requester);
@@ -250,7 +250,7 @@ impl<'a> MuslLoad<'a> {
                     break;
                 }
                 if let Some(list) = self.search_path(current) {
-                    found = self.path_open(name, list.split(|c| c == ':' || c == '\n'));
+                    found = self.path_open(name, list.split([':', '\n']));
                 }
                 object = self.objects[current].needed_by;
             }

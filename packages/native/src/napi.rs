@@ -211,6 +211,24 @@ unsafe fn path_from_js(env: napi_env, value: napi_value) -> Result<PathBuf> {
 
 /// Runs a callback's body, turning a failure into a thrown JavaScript error and a panic into one too
 /// (unwinding into Node's C++ frames would be undefined behaviour).
+/// The first argument of a JavaScript call, or None when it was called without one.
+unsafe fn first_argument(env: napi_env, info: napi_callback_info) -> Result<Option<napi_value>> {
+    let mut argc = 1usize;
+    let mut argv = [ptr::null_mut(); 1];
+    check(
+        napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        ),
+        "napi_get_cb_info",
+    )?;
+    Ok(if argc < 1 { None } else { Some(argv[0]) })
+}
+
 unsafe fn guard(env: napi_env, body: impl FnOnce() -> Result<napi_value>) -> napi_value {
     let outcome = catch_unwind(AssertUnwindSafe(body))
         .unwrap_or_else(|panic| Err(Failure("DIT_NATIVE_PANIC", panic_message(&panic))));
@@ -258,22 +276,10 @@ struct HashJob {
 
 unsafe extern "C" fn hash_files_js(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, || {
-        let mut argc = 1usize;
-        let mut argv = [ptr::null_mut(); 1];
-        check(
-            napi_get_cb_info(
-                env,
-                info,
-                &mut argc,
-                argv.as_mut_ptr(),
-                ptr::null_mut(),
-                ptr::null_mut(),
-            ),
-            "napi_get_cb_info",
-        )?;
-        let list = argv[0];
+        let argument = first_argument(env, info)?;
         let mut is_array = false;
-        if argc < 1 || napi_is_array(env, list, &mut is_array) != NAPI_OK || !is_array {
+        let list = argument.unwrap_or(ptr::null_mut());
+        if argument.is_none() || napi_is_array(env, list, &mut is_array) != NAPI_OK || !is_array {
             return Err(Failure(
                 "ERR_INVALID_ARG_TYPE",
                 "hashFiles: paths must be an array of strings".into(),
@@ -405,21 +411,12 @@ unsafe extern "C" fn hash_files_complete(env: napi_env, status: napi_status, dat
 /// and rayon spreads the work over every core meanwhile. JSON both ways keeps this shim small.
 unsafe extern "C" fn deps_walk_js(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, || {
-        let mut argc = 1usize;
-        let mut argv = [ptr::null_mut(); 1];
-        check(
-            napi_get_cb_info(
-                env,
-                info,
-                &mut argc,
-                argv.as_mut_ptr(),
-                ptr::null_mut(),
-                ptr::null_mut(),
-            ),
-            "napi_get_cb_info",
-        )?;
+        let argument = first_argument(env, info)?;
         let mut length = 0usize;
-        if argc < 1 || napi_get_value_string_utf8(env, argv[0], ptr::null_mut(), 0, &mut length) != NAPI_OK {
+        let request = argument.unwrap_or(ptr::null_mut());
+        if argument.is_none()
+            || napi_get_value_string_utf8(env, request, ptr::null_mut(), 0, &mut length) != NAPI_OK
+        {
             return Err(Failure(
                 "ERR_INVALID_ARG_TYPE",
                 "depsWalk: the request must be a JSON string".into(),
@@ -430,7 +427,7 @@ unsafe extern "C" fn deps_walk_js(env: napi_env, info: napi_callback_info) -> na
         check(
             napi_get_value_string_utf8(
                 env,
-                argv[0],
+                request,
                 bytes.as_mut_ptr() as *mut c_char,
                 bytes.len(),
                 &mut written,

@@ -74,13 +74,13 @@ impl Session {
                 let line = match line.find('#') {
                     Some(at) => {
                         let rest = &line[at..];
-                        let end = rest.find(|c| c == '\r' || c == '\u{2028}' || c == '\u{2029}');
+                        let end = rest.find(['\r', '\u{2028}', '\u{2029}']);
                         format!("{}{}", &line[..at], end.map_or("", |end| &rest[end..]))
                     }
                     None => line.to_string(),
                 };
                 preload.extend(
-                    line.split(|c| c == ' ' || c == '\t' || c == ':')
+                    line.split([' ', '\t', ':'])
                         .filter(|n| !n.is_empty())
                         .map(String::from),
                 );
@@ -204,7 +204,7 @@ impl Session {
             },
             _ => return Vec::new(),
         };
-        text.split(|c| c == ':' || c == '\n')
+        text.split([':', '\n'])
             .filter(|part| !part.is_empty())
             .map(String::from)
             .collect()
