@@ -184,14 +184,11 @@ unsafe fn js_error(env: napi_env, failure: &Failure) -> Result<napi_value> {
     Ok(error)
 }
 
-/// Reads a JavaScript string as the bytes of a path (UTF-8, as Node's own `fs` converts paths).
-unsafe fn path_from_js(env: napi_env, value: napi_value) -> Result<PathBuf> {
+/// The UTF-8 bytes of a JavaScript string, or a TypeError saying `what` was expected.
+unsafe fn string_bytes_from_js(env: napi_env, value: napi_value, what: &str) -> Result<Vec<u8>> {
     let mut length = 0usize;
     if napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut length) != NAPI_OK {
-        return Err(Failure(
-            "ERR_INVALID_ARG_TYPE",
-            "hashFiles: every path must be a string".into(),
-        ));
+        return Err(Failure("ERR_INVALID_ARG_TYPE", what.into()));
     }
     let mut bytes = vec![0u8; length + 1];
     let mut written = 0usize;
@@ -206,6 +203,12 @@ unsafe fn path_from_js(env: napi_env, value: napi_value) -> Result<PathBuf> {
         "napi_get_value_string_utf8",
     )?;
     bytes.truncate(written);
+    Ok(bytes)
+}
+
+/// Reads a JavaScript string as the bytes of a path (UTF-8, as Node's own `fs` converts paths).
+unsafe fn path_from_js(env: napi_env, value: napi_value) -> Result<PathBuf> {
+    let bytes = string_bytes_from_js(env, value, "hashFiles: every path must be a string")?;
     Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
 }
 
@@ -412,29 +415,9 @@ unsafe extern "C" fn hash_files_complete(env: napi_env, status: napi_status, dat
 unsafe extern "C" fn deps_walk_js(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, || {
         let argument = first_argument(env, info)?;
-        let mut length = 0usize;
-        let request = argument.unwrap_or(ptr::null_mut());
-        if argument.is_none()
-            || napi_get_value_string_utf8(env, request, ptr::null_mut(), 0, &mut length) != NAPI_OK
-        {
-            return Err(Failure(
-                "ERR_INVALID_ARG_TYPE",
-                "depsWalk: the request must be a JSON string".into(),
-            ));
-        }
-        let mut bytes = vec![0u8; length + 1];
-        let mut written = 0usize;
-        check(
-            napi_get_value_string_utf8(
-                env,
-                request,
-                bytes.as_mut_ptr() as *mut c_char,
-                bytes.len(),
-                &mut written,
-            ),
-            "napi_get_value_string_utf8",
-        )?;
-        bytes.truncate(written);
+        const EXPECTED: &str = "depsWalk: the request must be a JSON string";
+        let request = argument.ok_or_else(|| Failure("ERR_INVALID_ARG_TYPE", EXPECTED.into()))?;
+        let bytes = string_bytes_from_js(env, request, EXPECTED)?;
         let text = String::from_utf8_lossy(&bytes);
         match crate::deps::deps_walk_json(&text) {
             Ok(answer) => js_string(env, &answer),
