@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { type FileHandle, open } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import type { FileHandle } from 'node:fs/promises';
 import { describeErrno, errnoOf, NativeError } from './errors.js';
 import { addonOnce } from './loader.js';
 import type { HashResult } from './types.js';
@@ -46,6 +44,13 @@ export async function hashFilesTs(
   paths: readonly string[],
   options: HashFilesTsOptions = {},
 ): Promise<HashResult[]> {
+  // Loaded here, not at the top: the addon needs none of them, and node:crypto alone is a noticeable
+  // part of the start-up of a short `dit hash` run.
+  const [{ createHash }, { open }, { availableParallelism }] = await Promise.all([
+    import('node:crypto'),
+    import('node:fs/promises'),
+    import('node:os'),
+  ]);
   const results: HashResult[] = new Array(paths.length);
   const concurrency = Math.max(1, options.concurrency ?? Math.max(16, 4 * availableParallelism()));
   /** Digest (or errno) per regular file, by `dev:ino`, from the first path that opened it. */
@@ -56,7 +61,7 @@ export async function hashFilesTs(
     while (next < paths.length) {
       const index = next++;
       const path = paths[index]!;
-      results[index] = hashResult(path, await hashOne(path, buffer, byInode));
+      results[index] = hashResult(path, await hashOne(path, buffer, byInode, { createHash, open }));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
@@ -64,10 +69,17 @@ export async function hashFilesTs(
 }
 
 /** The hex digest, or the errno. Reads to end of file whatever the file is, as `sha256sum` does. */
+/** The two functions hashOne needs from modules hashFilesTs loads on first use. */
+interface HashIo {
+  readonly createHash: typeof import('node:crypto').createHash;
+  readonly open: typeof import('node:fs/promises').open;
+}
+
 async function hashOne(
   path: string,
   buffer: Buffer,
   byInode: Map<string, Promise<string | number>>,
+  { createHash, open }: HashIo,
 ): Promise<string | number> {
   // open(2) cannot take a NUL; Node would throw ERR_INVALID_ARG_VALUE, the addon gets EINVAL.
   if (path.includes('\0')) return EINVAL;
@@ -75,11 +87,11 @@ async function hashOne(
   try {
     handle = await open(path, 'r');
     const stat = await handle.stat({ bigint: true });
-    if (!stat.isFile()) return await readToEnd(handle, buffer);
+    if (!stat.isFile()) return await readToEnd(handle, buffer, createHash);
     const inode = `${stat.dev}:${stat.ino}`;
     const earlier = byInode.get(inode);
     if (earlier !== undefined) return await earlier;
-    const digest = readToEnd(handle, buffer).catch(errnoOf);
+    const digest = readToEnd(handle, buffer, createHash).catch(errnoOf);
     byInode.set(inode, digest);
     return await digest;
   } catch (error) {
@@ -90,7 +102,11 @@ async function hashOne(
   }
 }
 
-async function readToEnd(handle: FileHandle, buffer: Buffer): Promise<string> {
+async function readToEnd(
+  handle: FileHandle,
+  buffer: Buffer,
+  createHash: HashIo['createHash'],
+): Promise<string> {
   const hash = createHash('sha256');
   for (;;) {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);

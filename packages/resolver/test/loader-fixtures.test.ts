@@ -14,7 +14,7 @@ import {
   x86ProfileForLevel,
 } from '@dit/resolver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile, programSource, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
+import { compile, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
 import { loaderTrace } from '../../../test-support/ld-trace.mjs';
 import { libraryFixtures } from '../../../test-support/library-fixtures.js';
 

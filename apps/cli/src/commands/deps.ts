@@ -1,15 +1,8 @@
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { depsWalkNative } from '@dit/native';
-import {
-  createResolver,
-  hostCpuProfile,
-  type Resolution,
-  ResolveError,
-  type ResolveOptions,
-  type Resolver,
-  x86ProfileForLevel,
-} from '@dit/resolver';
+import type { Resolution, ResolveOptions, Resolver } from '@dit/resolver';
+import { hostCpuProfile, x86ProfileForLevel } from '@dit/resolver/cpu';
 import { EXIT, type Io, UsageError } from '../io.js';
 
 export const depsHelp = `Usage: dit deps [options] FILE...
@@ -37,7 +30,7 @@ interface JsonEntry {
   error?: string;
 }
 
-export function deps(argv: string[], io: Io): number {
+export async function deps(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -74,8 +67,8 @@ export function deps(argv: string[], io: Io): number {
     values.root === undefined ? resolvePath(file) : resolvePath('/', file);
   const rootPaths = positionals.map(toRootPath);
   const results = values.json
-    ? resolveForJson(positionals, rootPaths, options)
-    : positionals.map((file, index) => resolveOne(createResolverOnce(options), file, rootPaths[index]!));
+    ? await resolveForJson(positionals, rootPaths, options)
+    : await resolveAllInTypeScript(positionals, rootPaths, options);
 
   let status: number = EXIT.ok;
   const json: JsonEntry[] = [];
@@ -128,25 +121,45 @@ type FileResult =
     }
   | { file: string; problem: string };
 
-const resolvers = new WeakMap<ResolveOptions, Resolver>();
-function createResolverOnce(options: ResolveOptions): Resolver {
-  let resolver = resolvers.get(options);
-  if (resolver === undefined) {
-    resolver = createResolver(options);
-    resolvers.set(options, resolver);
-  }
-  return resolver;
-}
+/**
+ * The TypeScript resolver, loaded only when something needs it: the native walk answers most
+ * `--json` calls alone, and loading @dit/resolver (and elfy under it) is a good share of a short
+ * run's start-up.
+ */
+type ResolverModule = typeof import('@dit/resolver');
+let resolverModule: Promise<ResolverModule> | undefined;
+const loadResolver = () => {
+  resolverModule ??= import('@dit/resolver');
+  return resolverModule;
+};
 
-function resolveOne(resolver: Resolver, file: string, rootPath: string): FileResult {
-  try {
-    const resolution = resolver.resolve(rootPath);
-    const { interpreter, libraries, missing, failure } = resolution;
-    return { file, interpreter, libraries, missing, failure, resolution };
-  } catch (error) {
-    if (!(error instanceof ResolveError)) throw error;
-    return { file, problem: error.problem };
-  }
+/**
+ * Resolves `files` (those `only` picks: by default all) one by one with the TypeScript resolver,
+ * sharing one resolver and so its caches. The result is indexed like `files`, with holes for the
+ * files left out.
+ */
+async function resolveAllInTypeScript(
+  files: readonly string[],
+  rootPaths: readonly string[],
+  options: ResolveOptions,
+  only: (index: number) => boolean = () => true,
+): Promise<FileResult[]> {
+  const { createResolver, ResolveError } = await loadResolver();
+  let resolver: Resolver | undefined;
+  const results: FileResult[] = new Array(files.length);
+  files.forEach((file, index) => {
+    if (!only(index)) return;
+    resolver ??= createResolver(options);
+    try {
+      const resolution = resolver.resolve(rootPaths[index]!);
+      const { interpreter, libraries, missing, failure } = resolution;
+      results[index] = { file, interpreter, libraries, missing, failure, resolution };
+    } catch (error) {
+      if (!(error instanceof ResolveError)) throw error;
+      results[index] = { file, problem: error.problem };
+    }
+  });
+  return results;
 }
 
 /**
@@ -154,11 +167,11 @@ function resolveOne(resolver: Resolver, file: string, rootPath: string): FileRes
  * TypeScript resolver for the files it leaves (and for everything with DIT_NATIVE=0, or --preload,
  * which the native walk does not model). Both give the same answers; tests hold them to it.
  */
-function resolveForJson(
+async function resolveForJson(
   files: readonly string[],
   rootPaths: readonly string[],
   options: ResolveOptions,
-): FileResult[] {
+): Promise<FileResult[]> {
   const native =
     options.preload === undefined
       ? depsWalkNative(rootPaths, {
@@ -169,11 +182,17 @@ function resolveForJson(
           cpu: options.cpu ?? hostCpuProfile(),
         })
       : undefined;
+  const leftToTypeScript = (index: number) => {
+    const answer = native?.[index];
+    return answer === undefined || 'unsupported' in answer;
+  };
+  // Only a file the native walk left over loads the TypeScript resolver.
+  const fallback = files.some((_, index) => leftToTypeScript(index))
+    ? await resolveAllInTypeScript(files, rootPaths, options, leftToTypeScript)
+    : [];
   return files.map((file, index) => {
     const answer = native?.[index];
-    if (answer === undefined || 'unsupported' in answer) {
-      return resolveOne(createResolverOnce(options), file, rootPaths[index]!);
-    }
+    if (answer === undefined || 'unsupported' in answer) return fallback[index]!;
     if ('error' in answer) return { file, problem: answer.error };
     return { ...answer, file };
   });
