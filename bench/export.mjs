@@ -34,11 +34,10 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { printTable } from './shared.mjs';
+import { DIT_BIN, DIT_BIN_SHOWN, printTable } from './shared.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const THIS_FILE = fileURLToPath(import.meta.url);
-const DIT = join(REPO, 'node_modules', '.bin', 'dit');
 const TRACE_DIST = join(REPO, 'packages', 'trace', 'dist', 'index.js');
 const EXPORTER_DIST = join(REPO, 'packages', 'exporter', 'dist', 'index.js');
 const DPKG_INFO = '/var/lib/dpkg/info';
@@ -564,7 +563,7 @@ export async function benchExport({ progress }) {
   }
 
   for (const [path, fix] of [
-    [DIT, 'build and link the CLI first (pnpm install && pnpm build)'],
+    [DIT_BIN, 'build and link the CLI first (pnpm install && pnpm build)'],
     [TRACE_DIST, 'build it first (pnpm build)'],
     [EXPORTER_DIST, 'build it first (pnpm build)'],
     ['/usr/bin/strace', 'apt-get install -y strace'],
@@ -637,7 +636,7 @@ export async function benchExport({ progress }) {
         ...argv,
       ];
       const runDit = (/** @type {boolean} */ verify) => {
-        const r = spawnSync(DIT, ditArgs(verify), {
+        const r = spawnSync(DIT_BIN, ditArgs(verify), {
           env,
           cwd: '/',
           encoding: 'utf8',
@@ -763,13 +762,13 @@ export async function benchExport({ progress }) {
         totals: report.totals,
         warnings: report.warnings,
         dit: {
-          command: `${envShown}node_modules/.bin/dit ${shellJoin(ditArgs(false))}`.replaceAll(dir, 'DIR'),
+          command: `${envShown}${DIT_BIN_SHOWN} ${shellJoin(ditArgs(false))}`.replaceAll(dir, 'DIR'),
           ...timing(dit),
           traceDurationMs: report.trace?.durationMs ?? null,
           tracedPaths: report.trace?.paths ?? null,
         },
         verify: {
-          command: `${envShown}node_modules/.bin/dit ${shellJoin(ditArgs(true))}`.replaceAll(dir, 'DIR'),
+          command: `${envShown}${DIT_BIN_SHOWN} ${shellJoin(ditArgs(true))}`.replaceAll(dir, 'DIR'),
           ...timing(verified),
           costMs: verifyCostMs,
           cpuCostMs: round1(verified.cpuMedianMs - dit.cpuMedianMs),

@@ -14,7 +14,7 @@
 //
 // `node` is `node -e ''`: Node's own start-up, which every `dit` call pays before hashing a byte,
 // reported so that `dit hash` can also be read net of it. --dit PATH measures another `dit`
-// executable (default: node_modules/.bin/dit, the built CLI). Tool names this benchmark does not know
+// executable (default: apps/cli/bin/dit.js, the built CLI as installed; see bench/shared.mjs). Tool names this benchmark does not know
 // (run.mjs shares --tools between benchmarks) are ignored.
 
 import { spawnSync } from 'node:child_process';
@@ -32,12 +32,10 @@ import {
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { machine, printTable } from './shared.mjs';
+import { DIT_BIN, machine, printTable } from './shared.mjs';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const DEFAULT_DIT = join(REPO, 'node_modules', '.bin', 'dit');
 const LIB_DIR = '/usr/lib/x86_64-linux-gnu';
 const ALL_TOOLS = ['dit', 'dit-ts', 'sha256sum', 'openssl', 'node'];
 const DEFAULT_ROUNDS = 3;
@@ -61,7 +59,7 @@ export async function benchHash({
   const tools = known.length > 0 ? known : ALL_TOOLS;
   const rounds = Math.max(1, Number(options.rounds ?? DEFAULT_ROUNDS) || DEFAULT_ROUNDS);
   const partial = tools.length !== ALL_TOOLS.length;
-  const dit = typeof options.dit === 'string' ? options.dit : DEFAULT_DIT;
+  const dit = typeof options.dit === 'string' ? options.dit : DIT_BIN;
   if ((tools.includes('dit') || tools.includes('dit-ts')) && !existsSync(dit)) {
     throw new Error(`${dit} is missing: run \`pnpm build\` first`);
   }

@@ -20,6 +20,7 @@ const MiB = 1024 * 1024;
 const GOALS = {
   depsVsLoader: 5,
   depsVsLddtree: 50,
+  depsNativeVsTypeScript: 3,
   exportVsTar: 1.5,
   hashVsSha256sum: 8,
   hashVsTypeScript: 2,
@@ -359,9 +360,11 @@ function depsSection(doc) {
   const dit = tools.find((t) => t.id === 'dit');
   const loader = tools.find((t) => t.id === 'loader');
   const lddtree = tools.find((t) => t.id === 'lddtree');
+  const ditTs = tools.find((t) => t.id === 'dit-ts');
   const ratio = (/** @type {any} */ t) => (dit && t ? t.msPerFile / dit.msPerFile : null);
   const vsLoader = ratio(loader);
   const vsLddtree = ratio(lddtree);
+  const vsTypeScript = ratio(ditTs);
   const corpus = doc.corpus ?? {};
 
   /** @type {Goal[]} */
@@ -377,6 +380,12 @@ function depsSection(doc) {
       goal: `dit deps ≥ ${GOALS.depsVsLddtree}x faster than lddtree`,
       measured: times(vsLddtree),
       met: vsLddtree === null ? null : vsLddtree >= GOALS.depsVsLddtree,
+    },
+    {
+      benchmark: 'deps',
+      goal: `native walk ≥ ${GOALS.depsNativeVsTypeScript}x the TypeScript walk (\`dit deps --json\`, whole command)`,
+      measured: times(vsTypeScript),
+      met: vsTypeScript === null ? null : vsTypeScript >= GOALS.depsNativeVsTypeScript,
     },
   ];
 

@@ -6,8 +6,8 @@
 //
 // Each benchmark is an async function in BENCHMARKS below that prints a table and returns a
 // JSON-serialisable result, written to bench/results/NAME.json (machine description included) for a
-// later benchmarks page. Runs that leave something out (--tools without dit, --limit, --sample other
-// than the default) are written to bench/results/NAME.partial.tmp instead (git-ignored), so they never
+// later benchmarks page. Runs that leave something out (--tools with fewer than all tools, --limit,
+// --sample other than the default) are written to bench/results/NAME.partial.tmp instead (git-ignored), so they never
 // replace published numbers; --out overrides either.
 //
 // Peak memory comes from GNU time (`/usr/bin/time -f '%e %M'`, Debian package `time`): max RSS in KiB
@@ -32,16 +32,17 @@ import {
 import { benchExport } from './export.mjs';
 import { benchHash } from './hash.mjs';
 import { writeReport } from './report.mjs';
-import { machine, printTable } from './shared.mjs';
+import { DIT_BIN, DIT_BIN_SHOWN, machine, printTable } from './shared.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(REPO, 'bench', 'results');
-const DIT = join(REPO, 'node_modules', '.bin', 'dit');
 const GNU_TIME = '/usr/bin/time';
 const PYTHON = '/usr/bin/python3';
 const LDDTREE = '/usr/bin/lddtree';
 const DEFAULT_LDDTREE_SAMPLE = 200;
 const WARMUP_FILES = 5;
+/** Timed passes of `dit deps` over the corpus, each way (native and DIT_NATIVE=0); the median counts. */
+const DIT_ROUNDS = 5;
 
 /** Thrown for conditions the user must fix (missing tool, dit not built); printed without a stack. */
 class BenchError extends Error {
@@ -239,7 +240,9 @@ async function benchDeps({ options, progress }) {
   const sampleOpt = options.sample === undefined ? String(DEFAULT_LDDTREE_SAMPLE) : String(options.sample);
   const limit = options.limit === undefined ? Number.POSITIVE_INFINITY : Number(options.limit);
   if (!(limit > 0)) throw new BenchError('--limit needs a positive number');
-  const partial = !tools.includes('dit') || options.limit !== undefined || options.sample !== undefined;
+  // Anything less than every tool on the whole corpus must not replace the published results.
+  const allTools = ['dit', 'dit-ts', 'loader', 'lddtree'].every((t) => tools.includes(t));
+  const partial = !allTools || options.limit !== undefined || options.sample !== undefined;
 
   // Prerequisites first, so a missing piece fails in a second, not after minutes of measuring.
   if (!existsSync(GNU_TIME)) {
@@ -250,9 +253,9 @@ async function benchDeps({ options, progress }) {
       `${LDDTREE} is missing: apt-get install -y pax-utils (or leave it out: --tools dit,loader)`,
     );
   }
-  if (tools.includes('dit') && !existsSync(DIT)) {
+  if (tools.includes('dit') && !existsSync(DIT_BIN)) {
     throw new BenchError(
-      `${relative(REPO, DIT)} does not exist: build and link the CLI first (pnpm install && pnpm build),` +
+      `${relative(REPO, DIT_BIN)} does not exist: build and link the CLI first (pnpm install && pnpm build),` +
         ' or measure the peers only with --tools loader,lddtree',
     );
   }
@@ -269,7 +272,7 @@ async function benchDeps({ options, progress }) {
 
   const tmp = mkdtempSync(join(os.tmpdir(), 'dit-bench-'));
   const timeFile = join(tmp, 'time.out');
-  // Node for the pnpm shim, found through PATH; nothing else leaks in from our environment.
+  // Node for the bin's `#!/usr/bin/env node`, found through PATH; nothing else leaks in from our environment.
   const ditEnv = { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` };
   const plainEnv = { PATH: '/usr/bin:/bin' };
 
@@ -279,7 +282,7 @@ async function benchDeps({ options, progress }) {
     // --- Warm-up: one untimed pass of each over a few files (page cache, dentries, python's .pyc).
     progress(`warming up on ${warm.length} files ...`);
     if (tools.includes('dit')) {
-      const probe = spawnSync(DIT, ['deps', '--json', ...warm], {
+      const probe = spawnSync(DIT_BIN, ['deps', '--json', ...warm], {
         env: ditEnv,
         cwd: REPO,
         encoding: 'utf8',
@@ -291,7 +294,7 @@ async function benchDeps({ options, progress }) {
           ? probe.error.message
           : `exit ${probe.status ?? probe.signal}; stderr: ${(probe.stderr ?? '').trim().split('\n').slice(0, 8).join('\n  ')}`;
         throw new BenchError(
-          `\`${relative(REPO, DIT)} deps --json FILE...\` does not work yet (no JSON on stdout):\n  ${why}\n` +
+          `\`${relative(REPO, DIT_BIN)} deps --json FILE...\` does not work yet (no JSON on stdout):\n  ${why}\n` +
             'Build the CLI (pnpm build), or measure the peers only with --tools loader,lddtree.',
         );
       }
@@ -304,29 +307,31 @@ async function benchDeps({ options, progress }) {
     }
     runUnderTime(['/bin/true'], { env: plainEnv, timeFile });
 
-    // --- (a) dit: all files in as few calls as ARG_MAX allows (one, normally); then the same with the
-    // TypeScript walk (DIT_NATIVE=0), to weigh the native one against it.
-    const measureDit = (
-      /** @type {string} */ id,
-      /** @type {string} */ label,
-      /** @type {NodeJS.ProcessEnv} */ env,
-    ) => {
-      const fixed = [GNU_TIME, '-f', '%e %M', '-o', timeFile, DIT, 'deps', '--json'];
-      const { chunks, argMax } = chunkForArgMax(fixed, corpus, env);
-      if (chunks.length > 1) {
-        progress(
-          `note: ${corpus.length} paths exceed ARG_MAX (${argMax} bytes): dit runs ${chunks.length} times`,
-        );
-      }
-      progress(`${id}: ${corpus.length} files in ${chunks.length} call(s) ...`);
+    // --- (a) dit: all files in as few calls as ARG_MAX allows (one, normally), with the native walk
+    // and with the TypeScript one (DIT_NATIVE=0) to weigh them against each other. DIT_ROUNDS timed
+    // passes of each, interleaved so that a noisy neighbour hits both alike; the median counts. Then
+    // one pass of each under GNU time for peak memory.
+    /** @type {[string, string, NodeJS.ProcessEnv][]} */
+    const ditVariants = /** @type {[string, string, NodeJS.ProcessEnv][]} */ ([
+      ['dit', 'dit deps --json (one call)', ditEnv],
+      ['dit-ts', 'dit deps --json, TypeScript walk (DIT_NATIVE=0)', { ...ditEnv, DIT_NATIVE: '0' }],
+    ]).filter(([id]) => tools.includes(id));
+    const fixed = [GNU_TIME, '-f', '%e %M', '-o', timeFile, DIT_BIN, 'deps', '--json'];
+    const { chunks, argMax } = chunkForArgMax(fixed, corpus, ditEnv);
+    if (chunks.length > 1) {
+      progress(
+        `note: ${corpus.length} paths exceed ARG_MAX (${argMax} bytes): dit runs ${chunks.length} times`,
+      );
+    }
+    /** One timed pass over the corpus: seconds, calls that exited non-zero, bytes of output. */
+    const ditPass = (/** @type {NodeJS.ProcessEnv} */ env) => {
       let seconds = 0;
       let nonZero = 0;
       let outputBytes = 0;
-      let jsonOk = true;
       for (const chunk of chunks) {
         const t0 = performance.now();
-        const r = spawnSync(DIT, ['deps', '--json', ...chunk], {
-          env: env,
+        const r = spawnSync(DIT_BIN, ['deps', '--json', ...chunk], {
+          env,
           cwd: REPO,
           encoding: 'utf8',
           maxBuffer: 1 << 30,
@@ -335,21 +340,35 @@ async function benchDeps({ options, progress }) {
         if (r.error) throw new BenchError(`dit: ${r.error.message}`);
         if (r.status !== 0) nonZero++;
         outputBytes += Buffer.byteLength(r.stdout ?? '');
-        if (!looksLikeJson(r.stdout ?? '')) jsonOk = false;
+        if (!looksLikeJson(r.stdout ?? '')) {
+          throw new BenchError('dit deps --json printed something that is not JSON on the full corpus');
+        }
       }
-      if (!jsonOk)
-        throw new BenchError('dit deps --json printed something that is not JSON on the full corpus');
+      return { seconds, nonZero, outputBytes };
+    };
+    /** @type {Record<string, { seconds: number, nonZero: number, outputBytes: number }[]>} */
+    const passes = Object.fromEntries(ditVariants.map(([id]) => [id, []]));
+    for (let round = 1; round <= DIT_ROUNDS; round++) {
+      for (const [id, , env] of ditVariants) {
+        const pass = ditPass(env);
+        passes[id]?.push(pass);
+        progress(
+          `${id}: ${corpus.length} files in ${chunks.length} call(s), round ${round}/${DIT_ROUNDS}: ${pass.seconds.toFixed(3)} s`,
+        );
+      }
+    }
+    for (const [id, label, env] of ditVariants) {
+      const runs = passes[id] ?? [];
+      const seconds = median(runs.map((run) => run.seconds));
       /** @type {number[]} */
       const rss = [];
       for (const chunk of chunks) {
-        rss.push(
-          runUnderTime([DIT, 'deps', '--json', ...chunk], { env: env, cwd: REPO, timeFile }).maxRssKiB,
-        );
+        rss.push(runUnderTime([DIT_BIN, 'deps', '--json', ...chunk], { env, cwd: REPO, timeFile }).maxRssKiB);
       }
       results.push({
         id,
         label,
-        command: `${id === 'dit' ? '' : 'DIT_NATIVE=0 '}node_modules/.bin/dit deps --json FILE...`,
+        command: `${id === 'dit' ? '' : 'DIT_NATIVE=0 '}${DIT_BIN_SHOWN} deps --json FILE...`,
         files: corpus.length,
         corpusFiles: corpus.length,
         sampled: false,
@@ -359,14 +378,10 @@ async function benchDeps({ options, progress }) {
         corpusSeconds: seconds,
         peakRssKiB: Math.max(...rss),
         medianRssKiB: median(rss),
-        nonZeroExits: nonZero,
+        nonZeroExits: Math.max(...runs.map((run) => run.nonZero)),
         ratioToDit: 1,
-        notes: { argMax, outputBytes },
+        notes: { argMax, outputBytes: runs[0]?.outputBytes ?? 0, rounds: runs.map((run) => run.seconds) },
       });
-    };
-    if (tools.includes('dit')) measureDit('dit', 'dit deps --json (one call)', ditEnv);
-    if (tools.includes('dit-ts')) {
-      measureDit('dit-ts', 'dit deps --json, TypeScript walk (DIT_NATIVE=0)', { ...ditEnv, DIT_NATIVE: '0' });
     }
 
     // --- (b) the loader in trace mode, once per file, sequentially (what ldd does).
@@ -472,8 +487,7 @@ async function benchDeps({ options, progress }) {
       },
       options: { tools, lddtreeSample: lddtreeFiles.length, limit: Number.isFinite(limit) ? limit : null },
       method: {
-        wallTime:
-          'one pass without /usr/bin/time, timed around the whole loop (or call) with performance.now()',
+        wallTime: `one pass without /usr/bin/time, timed around the whole loop (or call) with performance.now(); dit: the median of ${DIT_ROUNDS} passes each way, native and DIT_NATIVE=0 interleaved`,
         peakRss:
           "a second pass with each call under /usr/bin/time -f '%e %M'; max (and median) over the calls",
         warmup: `one untimed call of each tool over ${warm.length} files; the corpus listing has read every file's header`,

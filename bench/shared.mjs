@@ -1,6 +1,19 @@
-// What every benchmark shares: how a table is printed, and how the machine is described.
+// What every benchmark shares: the `dit` it measures, how a table is printed, and how the machine is
+// described.
 
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The `dit` every benchmark runs: the CLI's bin file, which is what an installed `dit` is (npm links
+ * the command to it; dit.tar's launcher starts the same code). Not pnpm's node_modules/.bin/dit: that
+ * is a shell script which resolves its own links with readlink and sed before it starts Node, 20-50 ms
+ * per call on the benchmark machine that no installed copy pays.
+ */
+export const DIT_BIN = fileURLToPath(new URL('../apps/cli/bin/dit.js', import.meta.url));
+
+/** DIT_BIN as the tables show it: relative to the repository. */
+export const DIT_BIN_SHOWN = 'apps/cli/bin/dit.js';
 
 /**
  * Prints a table to stdout: the first column left-aligned, the rest right-aligned.
