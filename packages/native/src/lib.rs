@@ -31,6 +31,7 @@ mod musl;
 pub mod napi;
 pub mod rootfs;
 mod session;
+pub mod walk;
 
 /// A SHA-256 digest.
 pub type Sha256Digest = [u8; 32];

@@ -8,6 +8,14 @@ import type { NativeStatus } from './types.js';
 export interface NativeBinding {
   /** Per path, in order: 64 hex digits, or the errno (positive) that stopped it. */
   hashFiles(paths: string[]): Promise<Array<string | number>>;
+  /** `walkFiles`, the errors as `[path, errno]`. Missing from builds older than it: use TypeScript. */
+  walkFiles?(paths: string[]): NativeWalked;
+}
+
+/** What the addon's `walkFiles` returns: the files, and what could not be looked at with its errno. */
+export interface NativeWalked {
+  readonly files: string[];
+  readonly errors: Array<[path: string, errno: number]>;
 }
 
 /** The package folder: `napi build --platform` writes `dit-native.<platform>.node` there. */

@@ -10,16 +10,24 @@
 //!   SHA-256 as 64 lower-case hex digits, or the errno (a positive number) that stopped it. The work
 //!   runs off the JavaScript thread (`napi_create_async_work`: one libuv pool thread hands the batch
 //!   to rayon's pool and waits), so the event loop keeps turning.
+//! - `depsWalk(request: string): string`: the dependency walk of `dit deps`, JSON in and out.
+//! - `walkFiles(paths: string[]): { files: string[], errors: Array<[path: string, errno: number]> }`:
+//!   the regular files below the paths, in byte order, and what could not be stat'ed or listed (see
+//!   `walk.rs`). Synchronous, like the TypeScript `walkFiles` it replaces: it takes a few
+//!   milliseconds on a warm cache (2,538 files in 384 folders), too little to be worth a round trip
+//!   through libuv's pool and a promise, and its caller cannot go on without the list anyway.
 
 #![allow(non_camel_case_types)]
 
 use std::ffi::c_void;
+use std::ffi::OsString;
 use std::os::raw::{c_char, c_int};
 use std::os::unix::ffi::OsStringExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::ptr;
 
+use crate::walk::walk_files;
 use crate::{errno_of, hash_files, to_hex, Sha256Digest};
 
 #[repr(C)]
@@ -112,6 +120,7 @@ extern "C" {
         result: *mut napi_value,
     ) -> napi_status;
     fn napi_create_int32(env: napi_env, value: i32, result: *mut napi_value) -> napi_status;
+    fn napi_create_object(env: napi_env, result: *mut napi_value) -> napi_status;
     fn napi_create_array_with_length(env: napi_env, length: usize, result: *mut napi_value) -> napi_status;
     fn napi_create_error(
         env: napi_env,
@@ -206,14 +215,61 @@ unsafe fn string_bytes_from_js(env: napi_env, value: napi_value, what: &str) -> 
     Ok(bytes)
 }
 
-/// Reads a JavaScript string as the bytes of a path (UTF-8, as Node's own `fs` converts paths).
-unsafe fn path_from_js(env: napi_env, value: napi_value) -> Result<PathBuf> {
-    let bytes = string_bytes_from_js(env, value, "hashFiles: every path must be a string")?;
-    Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+/// A JavaScript array of paths as their UTF-8 bytes (as Node's own `fs` converts paths), or a
+/// TypeError naming `function` when it is not an array of strings.
+unsafe fn paths_from_js(env: napi_env, argument: Option<napi_value>, function: &str) -> Result<Vec<Vec<u8>>> {
+    let mut is_array = false;
+    let list = argument.unwrap_or(ptr::null_mut());
+    if argument.is_none() || napi_is_array(env, list, &mut is_array) != NAPI_OK || !is_array {
+        return Err(Failure(
+            "ERR_INVALID_ARG_TYPE",
+            format!("{}: paths must be an array of strings", function),
+        ));
+    }
+    let mut length = 0u32;
+    check(
+        napi_get_array_length(env, list, &mut length),
+        "napi_get_array_length",
+    )?;
+    let not_a_string = format!("{}: every path must be a string", function);
+    let mut paths = Vec::with_capacity(length as usize);
+    for index in 0..length {
+        let mut element = ptr::null_mut();
+        check(
+            napi_get_element(env, list, index, &mut element),
+            "napi_get_element",
+        )?;
+        paths.push(string_bytes_from_js(env, element, &not_a_string)?);
+    }
+    Ok(paths)
 }
 
-/// Runs a callback's body, turning a failure into a thrown JavaScript error and a panic into one too
-/// (unwinding into Node's C++ frames would be undefined behaviour).
+/// A new JavaScript array of `length` elements, each made by `element` from its index.
+unsafe fn js_array(
+    env: napi_env,
+    length: usize,
+    mut element: impl FnMut(usize) -> Result<napi_value>,
+) -> Result<napi_value> {
+    let mut array = ptr::null_mut();
+    check(
+        napi_create_array_with_length(env, length, &mut array),
+        "napi_create_array_with_length",
+    )?;
+    for index in 0..length {
+        check(
+            napi_set_element(env, array, index as u32, element(index)?),
+            "napi_set_element",
+        )?;
+    }
+    Ok(array)
+}
+
+unsafe fn js_int32(env: napi_env, number: i32) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    check(napi_create_int32(env, number, &mut value), "napi_create_int32")?;
+    Ok(value)
+}
+
 /// The first argument of a JavaScript call, or None when it was called without one.
 unsafe fn first_argument(env: napi_env, info: napi_callback_info) -> Result<Option<napi_value>> {
     let mut argc = 1usize;
@@ -232,6 +288,8 @@ unsafe fn first_argument(env: napi_env, info: napi_callback_info) -> Result<Opti
     Ok(if argc < 1 { None } else { Some(argv[0]) })
 }
 
+/// Runs a callback's body, turning a failure into a thrown JavaScript error and a panic into one too
+/// (unwinding into Node's C++ frames would be undefined behaviour).
 unsafe fn guard(env: napi_env, body: impl FnOnce() -> Result<napi_value>) -> napi_value {
     let outcome = catch_unwind(AssertUnwindSafe(body))
         .unwrap_or_else(|panic| Err(Failure("DIT_NATIVE_PANIC", panic_message(&panic))));
@@ -279,29 +337,10 @@ struct HashJob {
 
 unsafe extern "C" fn hash_files_js(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, || {
-        let argument = first_argument(env, info)?;
-        let mut is_array = false;
-        let list = argument.unwrap_or(ptr::null_mut());
-        if argument.is_none() || napi_is_array(env, list, &mut is_array) != NAPI_OK || !is_array {
-            return Err(Failure(
-                "ERR_INVALID_ARG_TYPE",
-                "hashFiles: paths must be an array of strings".into(),
-            ));
-        }
-        let mut length = 0u32;
-        check(
-            napi_get_array_length(env, list, &mut length),
-            "napi_get_array_length",
-        )?;
-        let mut paths = Vec::with_capacity(length as usize);
-        for index in 0..length {
-            let mut element = ptr::null_mut();
-            check(
-                napi_get_element(env, list, index, &mut element),
-                "napi_get_element",
-            )?;
-            paths.push(path_from_js(env, element)?);
-        }
+        let paths: Vec<PathBuf> = paths_from_js(env, first_argument(env, info)?, "hashFiles")?
+            .into_iter()
+            .map(|bytes| PathBuf::from(OsString::from_vec(bytes)))
+            .collect();
 
         let mut promise = ptr::null_mut();
         let mut deferred = ptr::null_mut();
@@ -375,25 +414,10 @@ unsafe extern "C" fn hash_files_complete(env: napi_env, status: napi_status, dat
                 );
             }
         };
-        let mut array = ptr::null_mut();
-        check(
-            napi_create_array_with_length(env, results.len(), &mut array),
-            "napi_create_array_with_length",
-        )?;
-        for (index, result) in results.iter().enumerate() {
-            let mut value = ptr::null_mut();
-            match result {
-                Ok(digest) => value = js_string(env, &to_hex(digest))?,
-                Err(error) => check(
-                    napi_create_int32(env, errno_of(error), &mut value),
-                    "napi_create_int32",
-                )?,
-            }
-            check(
-                napi_set_element(env, array, index as u32, value),
-                "napi_set_element",
-            )?;
-        }
+        let array = js_array(env, results.len(), |index| match &results[index] {
+            Ok(digest) => js_string(env, &to_hex(digest)),
+            Err(error) => js_int32(env, errno_of(error)),
+        })?;
         check(
             napi_resolve_deferred(env, job.deferred, array),
             "napi_resolve_deferred",
@@ -423,6 +447,42 @@ unsafe extern "C" fn deps_walk_js(env: napi_env, info: napi_callback_info) -> na
             Ok(answer) => js_string(env, &answer),
             Err(message) => Err(Failure("ERR_INVALID_ARG_VALUE", format!("depsWalk: {}", message))),
         }
+    })
+}
+
+// -------------------------------------------------------------------------------------------------
+// walkFiles
+
+/// `walkFiles(paths: string[]): { files: string[], errors: Array<[string, number]> }`, synchronous
+/// (see the module comment); `src/walk-files-native.ts` turns the errnos into `{ code, error }`.
+unsafe extern "C" fn walk_files_js(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, || {
+        // V8 writes a lone surrogate as U+FFFD, so these are UTF-8 already: `from_utf8` only checks.
+        let paths: Vec<String> = paths_from_js(env, first_argument(env, info)?, "walkFiles")?
+            .into_iter()
+            .map(|bytes| {
+                String::from_utf8(bytes)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+            })
+            .collect();
+        let walked = walk_files(&paths);
+        let files = js_array(env, walked.files.len(), |index| {
+            js_string(env, &walked.files[index])
+        })?;
+        let errors = js_array(env, walked.errors.len(), |index| {
+            let (path, errno) = &walked.errors[index];
+            let pair = [js_string(env, path)?, js_int32(env, *errno)?];
+            js_array(env, 2, |index| Ok(pair[index]))
+        })?;
+        let mut result = ptr::null_mut();
+        check(napi_create_object(env, &mut result), "napi_create_object")?;
+        for (name, value) in [("files\0", files), ("errors\0", errors)] {
+            check(
+                napi_set_named_property(env, result, name.as_ptr() as *const c_char, value),
+                "napi_set_named_property",
+            )?;
+        }
+        Ok(result)
     })
 }
 
@@ -458,6 +518,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
     guard(env, || {
         export(env, exports, "hashFiles", Some(hash_files_js))?;
         export(env, exports, "depsWalk", Some(deps_walk_js))?;
+        export(env, exports, "walkFiles", Some(walk_files_js))?;
         Ok(exports)
     })
 }

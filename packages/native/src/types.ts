@@ -33,7 +33,10 @@ export interface WalkError {
   readonly error: string;
 }
 
-/** Which implementation `hashFiles` uses, and why; `cause` is the load error when it fell back. */
+/**
+ * Which implementation `hashFiles` and `walkFiles` use, and why; `cause` is the load error when it
+ * fell back.
+ */
 export type NativeStatus =
   | { readonly native: true; readonly path: string }
   | { readonly native: false; readonly reason: string; readonly cause?: unknown };

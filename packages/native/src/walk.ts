@@ -10,6 +10,8 @@ const byUtf8Bytes = (a: { key: string }, b: { key: string }) =>
   Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
 
 /**
+ * `walkFiles` in TypeScript: the fallback, and the reference the Rust walk (src/walk.rs) matches.
+ *
  * The files to hash for a list of paths, `find`-style: each path in the order given; a folder
  * expands to the regular files below it, recursively, in byte order of their paths (the order of
  * `find DIR -type f | LC_ALL=C sort`, so a listing is the same on every machine and locale).
@@ -18,9 +20,10 @@ const byUtf8Bytes = (a: { key: string }, b: { key: string }) =>
  * skipped: only regular files. A path given explicitly is taken as it is, like `find -H` and
  * `sha256sum`: a link to a file is hashed through, a link to a folder is walked, and a FIFO or
  * device is listed (reading it is the caller's business). Folder entries keep the prefix they were
- * given (`dir/` and `./dir` stay as typed), so output paths read like the input.
+ * given (`dir/` and `./dir` stay as typed), so output paths read like the input. Errors (a path that
+ * cannot be stat'ed, a folder that cannot be listed) are listed apart, in the order they were met.
  */
-export function walkFiles(paths: readonly string[]): WalkResult {
+export function walkFilesTs(paths: readonly string[]): WalkResult {
   const files: string[] = [];
   const errors: WalkError[] = [];
   const fail = (path: string, error: unknown) => errors.push({ path, ...describeErrno(errnoOf(error)) });

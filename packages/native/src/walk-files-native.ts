@@ -1,0 +1,47 @@
+import { describeErrno, NativeError } from './errors.js';
+import { addonOnce, type NativeWalked } from './loader.js';
+import type { WalkResult } from './types.js';
+
+/** A surrogate without its other half: Node's `fs` and the addon both read it as U+FFFD. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The addon's `walkFiles`, or undefined when it is not loaded or is an older build without it. */
+export function nativeWalk(): ((paths: string[]) => NativeWalked) | undefined {
+  const { binding } = addonOnce();
+  return typeof binding?.walkFiles === 'function' ? binding.walkFiles : undefined;
+}
+
+/**
+ * `walkFiles` with the Rust addon (src/walk.rs): the same files and errors as `walkFilesTs`, in the
+ * same order, object for object. Throws `NativeError` (`NATIVE_UNAVAILABLE`) when the addon cannot
+ * be loaded or does not export `walkFiles`, whatever DIT_NATIVE says.
+ */
+export function walkFilesNative(paths: readonly string[]): WalkResult {
+  const walk = nativeWalk();
+  if (walk === undefined) {
+    const addon = addonOnce();
+    if (addon.binding === null) {
+      throw new NativeError('NATIVE_UNAVAILABLE', addon.reason, { cause: addon.cause });
+    }
+    throw new NativeError(
+      'NATIVE_UNAVAILABLE',
+      'the addon does not export walkFiles (an older build: run `pnpm --filter @dit/native build`)',
+    );
+  }
+  if (!paths.some((path) => LONE_SURROGATE.test(path))) return walkResult(walk([...paths]));
+  // The addon sees a lone surrogate as U+FFFD (one UTF-16 unit for one), where the TypeScript walk
+  // keeps the path as typed in what it reports: walk such paths one by one and put it back.
+  const files: string[] = [];
+  const errors: WalkResult['errors'] = [];
+  for (const path of paths) {
+    const typed = (found: string) => path + found.slice(path.length);
+    const one = walkResult(walk([path]));
+    for (const file of one.files) files.push(typed(file));
+    for (const error of one.errors) errors.push({ ...error, path: typed(error.path) });
+  }
+  return { files, errors };
+}
+
+function walkResult({ files, errors }: NativeWalked): WalkResult {
+  return { files, errors: errors.map(([path, errno]) => ({ path, ...describeErrno(errno) })) };
+}
