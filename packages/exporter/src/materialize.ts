@@ -62,7 +62,7 @@ export function checkOutput(output: string, force: boolean): void {
  * any symlink exists there, so no write can be redirected through a link.
  */
 export function materialize(options: MaterializeOptions): Materialized {
-  const { fs, output } = options;
+  const { output } = options;
   checkOutput(output, options.force);
   mkdirSync(dirname(output), { recursive: true });
   const staging = mkdtempSync(join(dirname(output), `.${basename(output)}.dit-`));

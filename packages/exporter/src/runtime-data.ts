@@ -110,7 +110,7 @@ function addTree(selection: Selection, dir: string, why: string): void {
     }
     for (const name of names) {
       const child = `${path}/${name}`;
-      const stat = fs.stat(fs.lookup(path).realPath! + `/${name}`);
+      const stat = fs.stat(`${fs.lookup(path).realPath!}/${name}`);
       if (stat?.isDirectory()) walk(child);
       else selection.add(child, { kind: 'runtime-data', why });
     }
