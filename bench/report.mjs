@@ -365,6 +365,8 @@ function depsSection(doc) {
   const vsLoader = ratio(loader);
   const vsLddtree = ratio(lddtree);
   const vsTypeScript = ratio(ditTs);
+  /** @type {{ files: number, medianNativeMs: number, medianTypeScriptMs: number, ratio: number } | null} */
+  const walkOnly = doc.walkOnly ?? null;
   const corpus = doc.corpus ?? {};
 
   /** @type {Goal[]} */
@@ -383,9 +385,9 @@ function depsSection(doc) {
     },
     {
       benchmark: 'deps',
-      goal: `native walk ≥ ${GOALS.depsNativeVsTypeScript}x the TypeScript walk (\`dit deps --json\`, whole command)`,
-      measured: times(vsTypeScript),
-      met: vsTypeScript === null ? null : vsTypeScript >= GOALS.depsNativeVsTypeScript,
+      goal: `native walk ≥ ${GOALS.depsNativeVsTypeScript}x the TypeScript walk`,
+      measured: times(walkOnly?.ratio ?? null),
+      met: walkOnly ? walkOnly.ratio >= GOALS.depsNativeVsTypeScript : null,
     },
   ];
 
@@ -439,6 +441,16 @@ function depsSection(doc) {
     );
   }
   if (notes.length > 0) lines.push(`Exit status: ${notes.join('; ')}.`, '');
+  if (walkOnly) {
+    lines.push(
+      `**Native against TypeScript.** The walk alone (one fresh Node process per run, timing only the walk, median of ${walkOnly.nativeMs?.length ?? '?'} interleaved runs each):` +
+        ` the native walk takes ${sig(walkOnly.medianNativeMs)} ms, the TypeScript resolver ${sig(walkOnly.medianTypeScriptMs)} ms, **${times(walkOnly.ratio)}**.` +
+        (vsTypeScript === null
+          ? ''
+          : ` The whole command is ${times(vsTypeScript)} faster with the native walk: both ways it also pays Node's start-up, loading the CLI and printing the JSON, which the native walk does not touch.`),
+      '',
+    );
+  }
 
   lines.push(
     table(

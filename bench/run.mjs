@@ -278,6 +278,8 @@ async function benchDeps({ options, progress }) {
 
   /** @type {ToolResult[]} */
   const results = [];
+  /** @type {object | null} */
+  let walkOnly = null;
   try {
     // --- Warm-up: one untimed pass of each over a few files (page cache, dentries, python's .pyc).
     progress(`warming up on ${warm.length} files ...`);
@@ -384,6 +386,37 @@ async function benchDeps({ options, progress }) {
       });
     }
 
+    // --- (a2) the walk alone, native against TypeScript: bench/deps-walk.mjs in a fresh Node process
+    // per round and implementation, timing only the walk (not Node's start-up, imports or output,
+    // which the whole command pays alike either way). Interleaved; the median counts.
+    if (tools.includes('dit') && tools.includes('dit-ts')) {
+      const listFile = join(tmp, 'corpus.txt');
+      writeFileSync(listFile, `${corpus.join('\n')}\n`);
+      /** @type {Record<'native' | 'ts', number[]>} */
+      const walkMs = { native: [], ts: [] };
+      for (let round = 1; round <= DIT_ROUNDS; round++) {
+        for (const impl of /** @type {const} */ (['native', 'ts'])) {
+          const r = spawnSync(process.execPath, [join(REPO, 'bench', 'deps-walk.mjs'), impl, listFile], {
+            encoding: 'utf8',
+            maxBuffer: 1 << 20,
+          });
+          if (r.status !== 0)
+            throw new BenchError(`bench/deps-walk.mjs ${impl}: ${r.stderr || r.error?.message}`);
+          const { ms } = JSON.parse(r.stdout);
+          walkMs[impl].push(ms);
+          progress(`walk only, ${impl}, round ${round}/${DIT_ROUNDS}: ${ms.toFixed(1)} ms`);
+        }
+      }
+      walkOnly = {
+        files: corpus.length,
+        nativeMs: walkMs.native,
+        typescriptMs: walkMs.ts,
+        medianNativeMs: median(walkMs.native),
+        medianTypeScriptMs: median(walkMs.ts),
+        ratio: median(walkMs.ts) / median(walkMs.native),
+      };
+    }
+
     // --- (b) the loader in trace mode, once per file, sequentially (what ldd does).
     if (tools.includes('loader')) {
       progress(`loader: ${corpus.length} files, one call each ...`);
@@ -467,6 +500,12 @@ async function benchDeps({ options, progress }) {
   for (const r of results) r.ratioToDit = dit ? r.msPerFile / dit.msPerFile : null;
 
   printResults(results);
+  if (walkOnly) {
+    const w = /** @type {{ medianNativeMs: number, medianTypeScriptMs: number, ratio: number }} */ (walkOnly);
+    console.log(
+      `walk alone (one process, median): native ${w.medianNativeMs.toFixed(1)} ms, TypeScript ${w.medianTypeScriptMs.toFixed(1)} ms: ${w.ratio.toFixed(2)}x\n`,
+    );
+  }
 
   const diagnostics = loaderDiagnostics();
   const pick = (/** @type {string} */ key) =>
@@ -494,6 +533,7 @@ async function benchDeps({ options, progress }) {
         msPerFile: 'wall time / files; for a sample, extrapolated to the corpus as corpusSeconds',
       },
       tools: results,
+      walkOnly,
       versions: {
         glibc: pick('version.version'),
         paxUtils: dpkgVersion('pax-utils'),
