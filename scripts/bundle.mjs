@@ -94,10 +94,21 @@ for (const [name, path] of Object.entries(programs)) {
   copyFileSync(resolution.interpreterRealPath, join(HOME, 'lib', basename(resolution.interpreter)));
 }
 
+// The addon goes beside dit.mjs, where @dit/native's loader looks first; the libraries it needs
+// (libgcc_s, libc) join Node's in lib/, so that it loads through the bundled loader like Node does.
 const addon = readdirSync(join(REPO, 'packages/native')).find((name) => name.endsWith('.node'));
 if (addon !== undefined) {
   step(`adding the native addon ${addon}`);
-  copyFileSync(join(REPO, 'packages/native', addon), join(HOME, addon));
+  const addonPath = join(REPO, 'packages/native', addon);
+  copyFileSync(addonPath, join(HOME, addon));
+  const resolution = resolver.resolve(addonPath);
+  if (resolution.missing.length > 0)
+    throw new Error(`${addonPath}: missing ${resolution.missing.map((m) => m.name).join(', ')}`);
+  for (const library of resolution.libraries) {
+    if (!existsSync(join(HOME, 'lib', library.name))) {
+      copyFileSync(library.realPath, join(HOME, 'lib', library.name));
+    }
+  }
 }
 
 step('writing dist/dit.tar');

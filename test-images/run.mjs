@@ -92,7 +92,8 @@ async function runScenario(name) {
 
 /**
  * dit.tar on its own, before any engine is involved: unpacked into an otherwise empty root it must
- * run (no libc, no shell, no /proc there) and resolve a program inside that root.
+ * run (no libc, no shell, no /proc there), resolve a program inside that root, and hash with its
+ * native addon.
  */
 function bundleInEmptyRoot() {
   const root = mkdtempSync(join(tmpdir(), 'dit-empty-root-'));
@@ -100,16 +101,24 @@ function bundleInEmptyRoot() {
   try {
     execFileSync('mkdir', ['-p', join(root, 'usr/local/bin')]);
     execFileSync('tar', ['-C', join(root, 'usr/local/bin'), '-xf', TARBALL]);
-    const chroot = (...args) =>
+    const chroot = (args, env = {}) =>
       spawnSync('/usr/sbin/chroot', [root, '/usr/local/bin/dit', ...args], {
         encoding: 'utf8',
-        env: { PATH: '/usr/local/bin' },
+        env: { PATH: '/usr/local/bin', ...env },
       });
-    const version = chroot('--version');
+    const version = chroot(['--version']);
     // The bundled strace inside the empty root: its loader and libraries are all in dit.d.
-    const deps = chroot('deps', '--json', '/usr/local/bin/dit.d/bin/strace');
-    const output = `${version.stdout}${deps.status === 1 ? 'deps: the bundled strace needs libraries this empty root lacks\n' : `deps exited ${deps.status}: ${deps.stderr}`}`;
-    const expected = `dit ${JSON.parse(readFileSync(join(REPO, 'apps/cli/package.json'), 'utf8')).version}\ndeps: the bundled strace needs libraries this empty root lacks\n`;
+    const deps = chroot(['deps', '--json', '/usr/local/bin/dit.d/bin/strace']);
+    // The native addon loads there too (dit would quietly fall back to TypeScript if it did not).
+    const hashed = chroot(['hash', '/usr/local/bin/dit'], { DEBUG: 'dit:native' });
+    const native = /^dit:native hashing with the addon /.test(hashed.stderr) && hashed.status === 0;
+    const output =
+      `${version.stdout}${deps.status === 1 ? 'deps: the bundled strace needs libraries this empty root lacks\n' : `deps exited ${deps.status}: ${deps.stderr}`}` +
+      (native ? 'hash: with the native addon\n' : `hash exited ${hashed.status}: ${hashed.stderr}`);
+    const expected =
+      `dit ${JSON.parse(readFileSync(join(REPO, 'apps/cli/package.json'), 'utf8')).version}\n` +
+      'deps: the bundled strace needs libraries this empty root lacks\n' +
+      'hash: with the native addon\n';
     return {
       name: 'bundle-in-empty-root',
       passed: output === expected,

@@ -1,6 +1,6 @@
 /** Which implementation runs, and why: the DIT_NATIVE switch, a missing build, a broken one. */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
 import { addonFileNames, decide, type LoadedAddon, loadAddon } from './loader.js';
@@ -56,6 +56,21 @@ describe('loadAddon', () => {
     if (loaded.binding !== null) return;
     expect(loaded.reason).toMatch(/^the addon could not be loaded: /);
     expect(loaded.cause).toBeInstanceOf(Error);
+  });
+
+  it('takes the build from the first folder that has one (a bundle carries it beside itself)', () => {
+    const built = loadAddon();
+    expect(built.binding, 'the addon is built (pnpm build)').not.toBeNull();
+    if (built.binding === null) return;
+    const empty = join(temp.path, 'empty');
+    const beside = join(temp.path, 'bundle');
+    mkdirSync(empty, { recursive: true });
+    mkdirSync(beside, { recursive: true });
+    copyFileSync(built.path, join(beside, basename(built.path)));
+    const loaded = loadAddon([empty, beside]);
+    expect(loaded).toMatchObject({ path: join(beside, basename(built.path)) });
+    const missing = loadAddon([empty, join(temp.path, 'nowhere')]);
+    expect(missing).toMatchObject({ binding: null, reason: expect.stringContaining(`${empty} or `) });
   });
 
   it('knows napi-rs’s file names', () => {

@@ -18,8 +18,16 @@ export interface NativeWalked {
   readonly errors: Array<[path: string, errno: number]>;
 }
 
-/** The package folder: `napi build --platform` writes `dit-native.<platform>.node` there. */
-const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+/**
+ * Where the addon is looked for, in order. The folder of this very module first: a single-file
+ * bundle of dit (dit.tar's dit.d/dit.mjs) carries the `.node` file beside it. Then the package
+ * folder, where `napi build --platform` writes `dit-native.<platform>.node` (this module being
+ * src/loader.ts or dist/loader.js, one level below).
+ */
+const ADDON_DIRS: readonly string[] = [
+  fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, ''),
+  fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''),
+];
 
 /**
  * File names napi-rs gives each platform's build, most likely first. On Linux both C libraries are
@@ -37,17 +45,20 @@ export type LoadedAddon =
   | { readonly binding: null; readonly reason: string; readonly cause?: unknown };
 
 /**
- * Loads the addon from `dir` (default: this package), whatever DIT_NATIVE says. Never throws: a
- * missing or broken build is reported with the error that loading it raised.
+ * Loads the addon from the first of `dirs` that has a build (default: beside this module, then this
+ * package), whatever DIT_NATIVE says. Never throws: a missing or broken build is reported with the
+ * error that loading it raised.
  */
-export function loadAddon(dir: string = PACKAGE_DIR): LoadedAddon {
+export function loadAddon(dirs: string | readonly string[] = ADDON_DIRS): LoadedAddon {
   const require = createRequire(import.meta.url);
-  const candidates = addonFileNames().map((name) => join(dir, name));
-  const present = candidates.filter((path) => existsSync(path));
+  const searched = typeof dirs === 'string' ? [dirs] : dirs;
+  const present = searched
+    .flatMap((dir) => addonFileNames().map((name) => join(dir, name)))
+    .filter((path) => existsSync(path));
   if (present.length === 0) {
     return {
       binding: null,
-      reason: `the addon is not built (no ${addonFileNames().join(' or ')} in ${dir}; run \`pnpm --filter @dit/native build\`)`,
+      reason: `the addon is not built (no ${addonFileNames().join(' or ')} in ${searched.join(' or ')}; run \`pnpm --filter @dit/native build\`)`,
     };
   }
   let lastError: unknown;
