@@ -99,7 +99,7 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
   let entries = await hashEntries(output, materialized.entries);
   if (options.dedupe) entries = dedupeEntries(output, entries).entries;
 
-  if (options.tar !== undefined) writeArchive(output, resolvePath(options.tar));
+  if (options.tar !== undefined) await writeArchive(output, resolvePath(options.tar));
 
   let verification: ExportReport['verification'] = null;
   if (command !== null && options.verify !== false) {
