@@ -14,7 +14,7 @@
 //
 // `node` is `node -e ''`: Node's own start-up, which every `dit` call pays before hashing a byte,
 // reported so that `dit hash` can also be read net of it. --dit PATH measures another `dit`
-// executable (default: apps/cli/bin/dit.js, the built CLI as installed; see bench/shared.mjs). Tool names this benchmark does not know
+// executable (default: apps/cli/bin/dit.cjs, the built CLI as installed; see bench/shared.mjs). Tool names this benchmark does not know
 // (run.mjs shares --tools between benchmarks) are ignored.
 
 import { spawnSync } from 'node:child_process';
@@ -38,7 +38,7 @@ import { DIT_BIN, machine, printTable } from './shared.mjs';
 
 const LIB_DIR = '/usr/lib/x86_64-linux-gnu';
 const ALL_TOOLS = ['dit', 'dit-ts', 'sha256sum', 'openssl', 'node'];
-const DEFAULT_ROUNDS = 3;
+const DEFAULT_ROUNDS = 5;
 /** Goals from the issue: dit hash vs sha256sum, vs its own TypeScript path, and vs the all-core limit. */
 const GOALS = { vsSha256sum: 8, vsTypeScript: 2, ofLimit: 0.7 };
 

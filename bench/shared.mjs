@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
  * is a shell script which resolves its own links with readlink and sed before it starts Node, 20-50 ms
  * per call on the benchmark machine that no installed copy pays.
  */
-export const DIT_BIN = fileURLToPath(new URL('../apps/cli/bin/dit.js', import.meta.url));
+export const DIT_BIN = fileURLToPath(new URL('../apps/cli/bin/dit.cjs', import.meta.url));
 
 /** DIT_BIN as the tables show it: relative to the repository. */
-export const DIT_BIN_SHOWN = 'apps/cli/bin/dit.js';
+export const DIT_BIN_SHOWN = 'apps/cli/bin/dit.cjs';
 
 /**
  * Prints a table to stdout: the first column left-aligned, the rest right-aligned.

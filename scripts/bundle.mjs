@@ -3,7 +3,9 @@
 // (`ADD dit.tar /usr/local/bin/`) it gives:
 //
 //   dit                    a static launcher (apps/cli/bundle/launcher.c, musl-gcc -static)
-//   dit.d/dit.mjs          the CLI and its libraries as one JavaScript file (esbuild)
+//   dit.d/dit.cjs          the entry: runs cli/main.cjs
+//   dit.d/cli/             the CLI's CommonJS bundles, exactly as `pnpm build` writes them for the
+//                          installed command (scripts/build-cli.mjs), and the native addon
 //   dit.d/bin/node         this machine's Node.js runtime
 //   dit.d/bin/strace       strace, for tracing
 //   dit.d/strace           the launcher again: run as "strace" it starts bin/strace
@@ -21,9 +23,9 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,25 +50,17 @@ mkdirSync(join(HOME, 'lib'), { recursive: true });
 step('building the packages');
 execFileSync('pnpm', ['build', '--output-logs=errors-only'], { cwd: REPO, stdio: 'inherit' });
 
-step('bundling the CLI with esbuild');
-const version = JSON.parse(readFileSync(join(REPO, 'apps/cli/package.json'), 'utf8')).version;
-execFileSync(
-  join(REPO, 'node_modules/.bin/esbuild'),
-  [
-    join(REPO, 'apps/cli/bundle/entry.ts'),
-    '--bundle',
-    '--platform=node',
-    '--target=node20',
-    '--format=esm',
-    '--conditions=source',
-    '--minify-syntax',
-    `--define:process.env.DIT_BUNDLED_VERSION=${JSON.stringify(version)}`,
-    // CommonJS dependencies (elfy, fast-glob) call require(); ESM output needs one made for them.
-    "--banner:js=import { createRequire as __ditCreateRequire } from 'node:module'; const require = __ditCreateRequire(import.meta.url);",
-    `--outfile=${join(HOME, 'dit.mjs')}`,
-    '--log-level=warning',
-  ],
-  { stdio: 'inherit' },
+step('copying the CLI bundles');
+// The same files the installed `dit` runs (apps/cli/dist/cli, from scripts/build-cli.mjs), with an
+// entry of their own: apps/cli/bin/dit.cjs expects them one folder further away.
+const CLI_DIR = join(HOME, 'cli');
+mkdirSync(CLI_DIR);
+for (const name of readdirSync(join(REPO, 'apps/cli/dist/cli')).filter((n) => n.endsWith('.cjs'))) {
+  copyFileSync(join(REPO, 'apps/cli/dist/cli', name), join(CLI_DIR, name));
+}
+writeFileSync(
+  join(HOME, 'dit.cjs'),
+  "'use strict';\n// dit.tar's entry (see scripts/bundle.mjs).\nrequire('./cli/main.cjs').main(process.argv.slice(2)).then((status) => {\n  process.exitCode = status;\n});\n",
 );
 
 step('compiling the launcher');
@@ -94,13 +88,13 @@ for (const [name, path] of Object.entries(programs)) {
   copyFileSync(resolution.interpreterRealPath, join(HOME, 'lib', basename(resolution.interpreter)));
 }
 
-// The addon goes beside dit.mjs, where @dit/native's loader looks first; the libraries it needs
+// The addon goes beside the bundles, where @dit/native's loader looks first; the libraries it needs
 // (libgcc_s, libc) join Node's in lib/, so that it loads through the bundled loader like Node does.
 const addon = readdirSync(join(REPO, 'packages/native')).find((name) => name.endsWith('.node'));
 if (addon !== undefined) {
   step(`adding the native addon ${addon}`);
   const addonPath = join(REPO, 'packages/native', addon);
-  copyFileSync(addonPath, join(HOME, addon));
+  copyFileSync(addonPath, join(CLI_DIR, addon));
   const resolution = resolver.resolve(addonPath);
   if (resolution.missing.length > 0)
     throw new Error(`${addonPath}: missing ${resolution.missing.map((m) => m.name).join(', ')}`);

@@ -4,7 +4,7 @@
  * musl instead of glibc -- and never sees the image's own libraries:
  *
  *   dit ARGS...          -> dit.d/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path dit.d/lib
- *                              dit.d/bin/node dit.d/dit.mjs ARGS...
+ *                              dit.d/bin/node dit.d/dit.cjs ARGS...
  *   dit.d/strace ARGS... -> the same loader running dit.d/bin/strace ARGS...
  *
  * The loader's own options (not LD_LIBRARY_PATH) keep the library path out of the environment, so
@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
   snprintf(loader, sizeof loader, "%s/lib/ld-linux-x86-64.so.2", home);
   snprintf(libs, sizeof libs, "%s/lib", home);
   snprintf(program, sizeof program, as_strace ? "%s/bin/strace" : "%s/bin/node", home);
-  snprintf(script, sizeof script, "%s/dit.mjs", home);
+  snprintf(script, sizeof script, "%s/dit.cjs", home);
   snprintf(strace, sizeof strace, "%s/strace", home);
 
   char **args = calloc((size_t)argc + 8, sizeof *args);

@@ -163,7 +163,8 @@ describe('dit deps (tree)', () => {
 
 describe('the installed command', () => {
   const bin = resolve(__dirname, '../../../node_modules/.bin/dit');
-  const built = existsSync(resolve(__dirname, '../dist/main.js'));
+  // The bin runs the bundles that `pnpm build` writes (scripts/build-cli.mjs).
+  const built = existsSync(resolve(__dirname, '../dist/cli/main.cjs'));
 
   it.runIf(built && process.getuid?.() === 0)('names unreadable files, run as an unprivileged user', () => {
     // Root reads everything, so the CLI runs as nobody here; the repo must be readable to it.
@@ -181,7 +182,7 @@ describe('the installed command', () => {
         '--regid=65534',
         '--clear-groups',
         process.execPath,
-        resolve(__dirname, '../bin/dit.js'),
+        resolve(__dirname, '../bin/dit.cjs'),
         'deps',
         join(open, 'secret'),
         join(open, 'closed/ls'),
@@ -195,19 +196,29 @@ describe('the installed command', () => {
     expect(result.stdout).toContain('/usr/bin/ls (interpreter => /lib64/ld-linux-x86-64.so.2)');
   });
 
-  it.runIf(existsSync(resolve(__dirname, '../dist/main.js')))(
-    'node_modules/.bin/dit and docker-image-toolkit run the built CLI',
-    () => {
-      const out = execFileSync(bin, ['deps', '--json', '/usr/bin/ls'], { encoding: 'utf8' });
-      expect(JSON.parse(out)[0].interpreter).toBe('/lib64/ld-linux-x86-64.so.2');
-      const alias = spawnSync(
-        resolve(__dirname, '../../../node_modules/.bin/docker-image-toolkit'),
-        ['--version'],
-        { encoding: 'utf8' },
-      );
-      expect(alias.stdout).toMatch(/^dit \d+\.\d+\.\d+/);
-    },
-  );
+  it.runIf(built)('node_modules/.bin/dit and docker-image-toolkit run the built CLI', () => {
+    const out = execFileSync(bin, ['deps', '--json', '/usr/bin/ls'], { encoding: 'utf8' });
+    expect(JSON.parse(out)[0].interpreter).toBe('/lib64/ld-linux-x86-64.so.2');
+    const alias = spawnSync(
+      resolve(__dirname, '../../../node_modules/.bin/docker-image-toolkit'),
+      ['--version'],
+      { encoding: 'utf8' },
+    );
+    expect(alias.stdout).toMatch(/^dit \d+\.\d+\.\d+/);
+  });
+
+  it.runIf(built)('the bundled commands find the native addon and share UsageError', () => {
+    const hashed = spawnSync(bin, ['hash', '/usr/bin/ls'], {
+      encoding: 'utf8',
+      env: { ...process.env, DEBUG: 'dit:native', DIT_NATIVE: '' },
+    });
+    expect(hashed.status).toBe(0);
+    expect(hashed.stderr).toMatch(/^dit:native hashing with the addon \S+\.node$/m);
+    // A usage error thrown in hash.cjs is recognised by main.cjs (exit 2 and one line, no stack).
+    const usage = spawnSync(bin, ['hash'], { encoding: 'utf8' });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toBe('dit: hash: no PATH given (try `dit hash --help`)\n');
+  });
 });
 
 describe('native and TypeScript walks', () => {

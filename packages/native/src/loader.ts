@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeStatus } from './types.js';
 
@@ -20,14 +20,27 @@ export interface NativeWalked {
 
 /**
  * Where the addon is looked for, in order. The folder of this very module first: a single-file
- * bundle of dit (dit.tar's dit.d/dit.mjs) carries the `.node` file beside it. Then the package
+ * bundle of dit (dit.tar's dit.d/cli/*.cjs) carries the `.node` file beside it. Then the package
  * folder, where `napi build --platform` writes `dit-native.<platform>.node` (this module being
  * src/loader.ts or dist/loader.js, one level below).
  */
 const ADDON_DIRS: readonly string[] = [
   fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, ''),
   fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''),
+  ...installedPackageDir(),
 ];
+
+/**
+ * The @dit/native package as Node resolves it from here: the place to look when this module is part
+ * of a bundle that has no `.node` file beside it (the `dit` command's own bundles, in the CLI package).
+ */
+function installedPackageDir(): string[] {
+  try {
+    return [dirname(createRequire(import.meta.url).resolve('@dit/native/package.json'))];
+  } catch {
+    return [];
+  }
+}
 
 /**
  * File names napi-rs gives each platform's build, most likely first. On Linux both C libraries are
@@ -51,7 +64,7 @@ export type LoadedAddon =
  */
 export function loadAddon(dirs: string | readonly string[] = ADDON_DIRS): LoadedAddon {
   const require = createRequire(import.meta.url);
-  const searched = typeof dirs === 'string' ? [dirs] : dirs;
+  const searched = [...new Set(typeof dirs === 'string' ? [dirs] : dirs)];
   const present = searched
     .flatMap((dir) => addonFileNames().map((name) => join(dir, name)))
     .filter((path) => existsSync(path));
