@@ -634,7 +634,7 @@ function exportSection(doc) {
   if (phaseRows.length > 0) {
     lines.push(
       'Where `dit export --no-verify` spends its time (medians in ms, from `exportImage()` timed through its progress events' +
-        ' in fresh Node processes; “shim + CLI” is the dit export median minus that process’s median, so it can come out negative):',
+        ' in fresh Node processes; “CLI” is the dit export median minus that process’s median; it comes out negative where the CLI’s CommonJS bundles start faster than that process’s ESM imports):',
       '',
       table(
         [
@@ -649,7 +649,7 @@ function exportSection(doc) {
           'copy',
           'hash',
           'exit',
-          'shim + CLI',
+          'CLI',
           'copy + hash / tar',
         ],
         phaseRows,

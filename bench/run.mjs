@@ -158,7 +158,7 @@ function chunkForArgMax(fixedArgv, args, env) {
   const argMax = Number(g.stdout?.trim()) || 131072;
   const cost = (/** @type {string} */ s) => Buffer.byteLength(s) + 1 + 8;
   const envCost = Object.entries(env).reduce((n, [k, v]) => n + cost(`${k}=${v}`), 8);
-  // The wrapper (GNU time, the pnpm shim re-executing node with the script path) adds a few hundred
+  // The wrapper (GNU time, and /usr/bin/env re-executing node with the script path) adds a few hundred
   // bytes; POSIX asks to leave 2048 bytes for the environment growing. Keep a generous margin.
   const budget = argMax - envCost - fixedArgv.reduce((n, a) => n + cost(a), 8) - 16384;
   /** @type {string[][]} */
