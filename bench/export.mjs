@@ -899,7 +899,7 @@ export async function benchExport({ progress }) {
         packages:
           'each exported file and symlink mapped to its package through /var/lib/dpkg/info/*.list (merged-/usr spellings and realpath tried); Installed-Size (KiB) of the distinct packages summed',
         phases:
-          'per run, a fresh node process (JIT cold, like the CLI) imports packages/exporter/dist and runs one exportImage() (verify off), timed through onProgress: node+imports (process start -> exporter loaded), setup (-> trace event), strace run (the trace report durationMs), trace parse+walk (trace() alone, in its own fresh processes, minus its strace run), select+resolve (trace event -> first closure done, minus trace() alone), runtime data+mkdir (-> first file copied), copy (-> hash event: the other files, symlinks, directory attributes), hash (-> end), exit (-> child gone); cli+report = dit export median - child wall median (negative where the CLI's bundles start faster than the child's ESM imports)',
+          'per run, a fresh node process (JIT cold, like the CLI) imports packages/exporter/dist and runs one exportImage() (verify off), timed through onProgress: node+imports (process start -> exporter loaded), setup (-> trace event), strace run (the trace report durationMs), trace parse+walk (trace() alone, in its own fresh processes, minus its strace run), select+resolve (trace event -> first closure done, minus trace() alone), runtime data+mkdir (-> first file copied), copy (-> hash event: the other files, symlinks, directory attributes), hash (-> end), exit (-> child gone); cli+report = dit export median - child wall median (negative where the CLI bundles start faster than the ESM imports of the child)',
       },
       cases: results,
       skipped,
