@@ -23,6 +23,7 @@ export { walkFilesNative } from './walk-files-native.js';
 export {
   type DepsWalkOptions,
   depsWalkNative,
+  depsWalkNativeAsync,
   depsWalkRequest,
   type NativeBadInput,
   type NativeCpuProfile,

@@ -11,6 +11,10 @@
 //!   runs off the JavaScript thread (`napi_create_async_work`: one libuv pool thread hands the batch
 //!   to rayon's pool and waits), so the event loop keeps turning.
 //! - `depsWalk(request: string): string`: the dependency walk of `dit deps`, JSON in and out.
+//!   Synchronous: rayon's pool does the work while the JavaScript thread waits for it.
+//! - `depsWalkAsync(request: string): Promise<string>`: the same walk, off the JavaScript thread like
+//!   `hashFiles`, for callers that must keep the event loop turning (a build server); it rejects with
+//!   the error `depsWalk` would throw.
 //! - `walkFiles(paths: string[]): { files: string[], errors: Array<[path: string, errno: number]> }`:
 //!   the regular files below the paths, in byte order, and what could not be stat'ed or listed (see
 //!   `walk.rs`). Synchronous, like the TypeScript `walkFiles` it replaces: it takes a few
@@ -128,6 +132,12 @@ extern "C" {
         msg: napi_value,
         result: *mut napi_value,
     ) -> napi_status;
+    fn napi_create_type_error(
+        env: napi_env,
+        code: napi_value,
+        msg: napi_value,
+        result: *mut napi_value,
+    ) -> napi_status;
     fn napi_throw_type_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
     fn napi_throw_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
     fn napi_create_promise(
@@ -182,14 +192,27 @@ unsafe fn js_string(env: napi_env, text: &str) -> Result<napi_value> {
     Ok(value)
 }
 
+/// Whether a failure becomes a TypeError rather than an Error (as Node's own ERR_INVALID_ARG_* do).
+fn is_type_error(code: &str) -> bool {
+    code.starts_with("ERR_INVALID_ARG")
+}
+
+/// The error object for a failure, to reject a promise with: the class and message `guard` throws.
 unsafe fn js_error(env: napi_env, failure: &Failure) -> Result<napi_value> {
     let code = js_string(env, failure.0)?;
     let message = js_string(env, &failure.1)?;
     let mut error = ptr::null_mut();
-    check(
-        napi_create_error(env, code, message, &mut error),
-        "napi_create_error",
-    )?;
+    if is_type_error(failure.0) {
+        check(
+            napi_create_type_error(env, code, message, &mut error),
+            "napi_create_type_error",
+        )?;
+    } else {
+        check(
+            napi_create_error(env, code, message, &mut error),
+            "napi_create_error",
+        )?;
+    }
     Ok(error)
 }
 
@@ -296,13 +319,13 @@ unsafe fn guard(env: napi_env, body: impl FnOnce() -> Result<napi_value>) -> nap
     match outcome {
         Ok(value) => value,
         Err(Failure(code, message)) => {
-            let code = c_string(code);
-            let message = c_string(&message);
-            let throw = if code.starts_with(b"ERR_INVALID_ARG") {
+            let throw = if is_type_error(code) {
                 napi_throw_type_error
             } else {
                 napi_throw_error
             };
+            let code = c_string(code);
+            let message = c_string(&message);
             throw(
                 env,
                 code.as_ptr() as *const c_char,
@@ -324,130 +347,186 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 // -------------------------------------------------------------------------------------------------
-// hashFiles
+// Promises: work on a libuv pool thread, settled on the JavaScript thread
 
-/// One `hashFiles` call in flight: owned by the async work from queueing to completion.
-struct HashJob {
-    paths: Vec<PathBuf>,
-    /// Filled in by `execute` on a pool thread: per-path results, or a panic's message.
-    outcome: Option<std::result::Result<Vec<std::io::Result<Sha256Digest>>, String>>,
+/// One asynchronous call in flight, owned by its async work from queueing to completion.
+struct AsyncCall<T> {
+    /// The JavaScript name of the call, for the async resource and for errors.
+    name: &'static str,
+    /// The work; taken by `execute_async` on a pool thread.
+    run: Option<Box<dyn FnOnce() -> T + Send>>,
+    /// What `run` returned, or a panic's message; None if it never ran.
+    outcome: Option<std::result::Result<T, String>>,
+    /// Back on the JavaScript thread: the value to resolve with, or the failure to reject with.
+    settle: unsafe fn(napi_env, T) -> Result<napi_value>,
     deferred: napi_deferred,
     work: napi_async_work,
 }
 
+/// A promise for `run`, which goes to a libuv pool thread (`napi_create_async_work`) so the event
+/// loop keeps turning; `settle` then makes the resolution from its value on the JavaScript thread.
+/// The promise is rejected when `settle` fails, when either panics, or when the work does not run.
+unsafe fn promise_for<T: Send + 'static>(
+    env: napi_env,
+    name: &'static str,
+    run: impl FnOnce() -> T + Send + 'static,
+    settle: unsafe fn(napi_env, T) -> Result<napi_value>,
+) -> Result<napi_value> {
+    let resource_name = js_string(env, &format!("dit-native:{}", name))?;
+    let mut promise = ptr::null_mut();
+    let mut deferred = ptr::null_mut();
+    check(
+        napi_create_promise(env, &mut deferred, &mut promise),
+        "napi_create_promise",
+    )?;
+    let call = Box::into_raw(Box::new(AsyncCall {
+        name,
+        run: Some(Box::new(run)),
+        outcome: None,
+        settle,
+        deferred,
+        work: ptr::null_mut(),
+    }));
+    let queued = check(
+        napi_create_async_work(
+            env,
+            ptr::null_mut(),
+            resource_name,
+            Some(execute_async::<T>),
+            Some(complete_async::<T>),
+            call as *mut c_void,
+            &mut (*call).work,
+        ),
+        "napi_create_async_work",
+    )
+    .and_then(|()| check(napi_queue_async_work(env, (*call).work), "napi_queue_async_work"));
+    if let Err(failure) = queued {
+        // Nothing will call complete: take the call back, settle the promise here.
+        let call = Box::from_raw(call);
+        if !call.work.is_null() {
+            napi_delete_async_work(env, call.work);
+        }
+        napi_reject_deferred(env, call.deferred, js_error(env, &failure)?);
+    }
+    Ok(promise)
+}
+
+/// On a libuv pool thread: no JavaScript and no `env` here.
+unsafe extern "C" fn execute_async<T>(_env: napi_env, data: *mut c_void) {
+    let call = &mut *(data as *mut AsyncCall<T>);
+    if let Some(run) = call.run.take() {
+        call.outcome = Some(catch_unwind(AssertUnwindSafe(run)).map_err(|p| panic_message(&p)));
+    }
+}
+
+/// Back on the JavaScript thread: settle the promise, whatever happened.
+unsafe extern "C" fn complete_async<T>(env: napi_env, status: napi_status, data: *mut c_void) {
+    let call = Box::from_raw(data as *mut AsyncCall<T>);
+    napi_delete_async_work(env, call.work);
+    let AsyncCall {
+        name,
+        outcome,
+        settle,
+        deferred,
+        ..
+    } = *call;
+    let settled = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
+        let resolution = match (status, outcome) {
+            (NAPI_OK, Some(Ok(value))) => settle(env, value),
+            (NAPI_OK, Some(Err(panic))) => Err(Failure("DIT_NATIVE_PANIC", panic)),
+            _ => {
+                let what = if status == NAPI_CANCELLED {
+                    "cancelled"
+                } else {
+                    "did not run"
+                };
+                Err(Failure("DIT_NATIVE_NAPI", format!("{}: the work {}", name, what)))
+            }
+        };
+        match resolution {
+            Ok(value) => check(
+                napi_resolve_deferred(env, deferred, value),
+                "napi_resolve_deferred",
+            ),
+            Err(failure) => check(
+                napi_reject_deferred(env, deferred, js_error(env, &failure)?),
+                "napi_reject_deferred",
+            ),
+        }
+    }));
+    if let Err(panic) | Ok(Err(Failure(_, panic))) = settled.map_err(|p| panic_message(&p)) {
+        // Last resort: the promise must not stay pending forever.
+        if let Ok(error) = js_error(env, &Failure("DIT_NATIVE_NAPI", panic)) {
+            napi_reject_deferred(env, deferred, error);
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------------
+// hashFiles
+
+/// `hashFiles(paths: string[]): Promise<Array<string | number>>`: one pool thread hands the batch to
+/// rayon and waits.
 unsafe extern "C" fn hash_files_js(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, || {
         let paths: Vec<PathBuf> = paths_from_js(env, first_argument(env, info)?, "hashFiles")?
             .into_iter()
             .map(|bytes| PathBuf::from(OsString::from_vec(bytes)))
             .collect();
-
-        let mut promise = ptr::null_mut();
-        let mut deferred = ptr::null_mut();
-        check(
-            napi_create_promise(env, &mut deferred, &mut promise),
-            "napi_create_promise",
-        )?;
-        let job = Box::into_raw(Box::new(HashJob {
-            paths,
-            outcome: None,
-            deferred,
-            work: ptr::null_mut(),
-        }));
-        let name = js_string(env, "dit-native:hashFiles")?;
-        let queued = check(
-            napi_create_async_work(
-                env,
-                ptr::null_mut(),
-                name,
-                Some(hash_files_execute),
-                Some(hash_files_complete),
-                job as *mut c_void,
-                &mut (*job).work,
-            ),
-            "napi_create_async_work",
-        )
-        .and_then(|()| check(napi_queue_async_work(env, (*job).work), "napi_queue_async_work"));
-        if let Err(failure) = queued {
-            // Nothing will call complete: take the job back, settle the promise here.
-            let job = Box::from_raw(job);
-            if !job.work.is_null() {
-                napi_delete_async_work(env, job.work);
-            }
-            napi_reject_deferred(env, job.deferred, js_error(env, &failure)?);
-        }
-        Ok(promise)
+        promise_for(env, "hashFiles", move || hash_files(&paths), hashes_to_js)
     })
 }
 
-/// On a libuv pool thread: no JavaScript and no `env` here.
-unsafe extern "C" fn hash_files_execute(_env: napi_env, data: *mut c_void) {
-    let job = &mut *(data as *mut HashJob);
-    let paths = &job.paths;
-    job.outcome = Some(catch_unwind(AssertUnwindSafe(|| hash_files(paths))).map_err(|p| panic_message(&p)));
-}
-
-/// Back on the JavaScript thread: build the array and settle the promise.
-unsafe extern "C" fn hash_files_complete(env: napi_env, status: napi_status, data: *mut c_void) {
-    let job = Box::from_raw(data as *mut HashJob);
-    napi_delete_async_work(env, job.work);
-    let settled = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
-        let results = match (status, &job.outcome) {
-            (NAPI_OK, Some(Ok(results))) => results,
-            (NAPI_OK, Some(Err(message))) => {
-                let error = js_error(env, &Failure("DIT_NATIVE_PANIC", message.clone()))?;
-                return check(
-                    napi_reject_deferred(env, job.deferred, error),
-                    "napi_reject_deferred",
-                );
-            }
-            _ => {
-                let message = if status == NAPI_CANCELLED {
-                    "cancelled"
-                } else {
-                    "did not run"
-                };
-                let failure = Failure("DIT_NATIVE_NAPI", format!("hashFiles: the work {}", message));
-                return check(
-                    napi_reject_deferred(env, job.deferred, js_error(env, &failure)?),
-                    "napi_reject_deferred",
-                );
-            }
-        };
-        let array = js_array(env, results.len(), |index| match &results[index] {
-            Ok(digest) => js_string(env, &to_hex(digest)),
-            Err(error) => js_int32(env, errno_of(error)),
-        })?;
-        check(
-            napi_resolve_deferred(env, job.deferred, array),
-            "napi_resolve_deferred",
-        )
-    }));
-    if let Err(panic) | Ok(Err(Failure(_, panic))) = settled.map_err(|p| panic_message(&p)) {
-        // Last resort: the promise must not stay pending forever.
-        if let Ok(error) = js_error(env, &Failure("DIT_NATIVE_NAPI", panic)) {
-            napi_reject_deferred(env, job.deferred, error);
-        }
-    }
+/// The digests as hex, the failures as their errno.
+unsafe fn hashes_to_js(env: napi_env, results: Vec<std::io::Result<Sha256Digest>>) -> Result<napi_value> {
+    js_array(env, results.len(), |index| match &results[index] {
+        Ok(digest) => js_string(env, &to_hex(digest)),
+        Err(error) => js_int32(env, errno_of(error)),
+    })
 }
 
 // -------------------------------------------------------------------------------------------------
-// depsWalk
+// depsWalk, depsWalkAsync
 
 /// `depsWalk(request: string): string`, synchronous: the caller wants the answer before it goes on,
 /// and rayon spreads the work over every core meanwhile. JSON both ways keeps this shim small.
 unsafe extern "C" fn deps_walk_js(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, || {
-        let argument = first_argument(env, info)?;
-        const EXPECTED: &str = "depsWalk: the request must be a JSON string";
-        let request = argument.ok_or_else(|| Failure("ERR_INVALID_ARG_TYPE", EXPECTED.into()))?;
-        let bytes = string_bytes_from_js(env, request, EXPECTED)?;
-        let text = String::from_utf8_lossy(&bytes);
-        match crate::deps::deps_walk_json(&text) {
-            Ok(answer) => js_string(env, &answer),
-            Err(message) => Err(Failure("ERR_INVALID_ARG_VALUE", format!("depsWalk: {}", message))),
-        }
+        let request = deps_walk_request(env, info, "depsWalk")?;
+        deps_walk_to_js(env, crate::deps::deps_walk_json(&request))
     })
+}
+
+/// `depsWalkAsync(request: string): Promise<string>`: the same walk on a libuv pool thread (which
+/// hands it to rayon and waits), for callers that cannot block the event loop for it.
+unsafe extern "C" fn deps_walk_async_js(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, || {
+        let request = deps_walk_request(env, info, "depsWalkAsync")?;
+        promise_for(
+            env,
+            "depsWalkAsync",
+            move || crate::deps::deps_walk_json(&request),
+            deps_walk_to_js,
+        )
+    })
+}
+
+/// The request, the first argument: a TypeError naming `function` when it is not a string.
+unsafe fn deps_walk_request(env: napi_env, info: napi_callback_info, function: &str) -> Result<String> {
+    let expected = format!("{}: the request must be a JSON string", function);
+    let request =
+        first_argument(env, info)?.ok_or_else(|| Failure("ERR_INVALID_ARG_TYPE", expected.clone()))?;
+    let bytes = string_bytes_from_js(env, request, &expected)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The walk's answer as a JavaScript string, or the error both entry points report for a bad request
+/// (worded after `depsWalk` either way, so that the two fail alike).
+unsafe fn deps_walk_to_js(env: napi_env, answer: std::result::Result<String, String>) -> Result<napi_value> {
+    match answer {
+        Ok(answer) => js_string(env, &answer),
+        Err(message) => Err(Failure("ERR_INVALID_ARG_VALUE", format!("depsWalk: {}", message))),
+    }
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -518,6 +597,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
     guard(env, || {
         export(env, exports, "hashFiles", Some(hash_files_js))?;
         export(env, exports, "depsWalk", Some(deps_walk_js))?;
+        export(env, exports, "depsWalkAsync", Some(deps_walk_async_js))?;
         export(env, exports, "walkFiles", Some(walk_files_js))?;
         Ok(exports)
     })

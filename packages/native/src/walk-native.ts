@@ -55,9 +55,11 @@ export interface NativeBadInput {
 
 export type NativeDepsResult = NativeResolution | NativeUnsupported | NativeBadInput;
 
-/** What the addon exports for the walk (src/napi.rs `depsWalk`). */
+/** What the addon exports for the walk (src/napi.rs `depsWalk`, `depsWalkAsync`). */
 interface DepsWalkBinding {
   depsWalk(request: string): string;
+  /** The same walk off the JavaScript thread; rejects with the error `depsWalk` would throw. */
+  depsWalkAsync(request: string): Promise<string>;
 }
 
 /** The request `depsWalk` takes, as JSON: bigint does not serialise, so `legacyHwcap` goes as decimal text. */
@@ -86,27 +88,57 @@ export function depsWalkRequest(files: readonly string[], options: DepsWalkOptio
 }
 
 /**
- * The glibc dependency walk of many files in Rust, on all cores, with one set of caches: one result
- * per file, in input order. Returns undefined when the TypeScript resolver should run instead
- * (`DIT_NATIVE=0`, or an addon without `depsWalk`); with `DIT_NATIVE=1` a missing addon throws
- * `NativeError`. Results marked `unsupported` must be resolved with the TypeScript resolver.
+ * The addon, when it exports `name`, for the walk to run there; undefined when the TypeScript
+ * resolver should run instead (`DIT_NATIVE=0`, no addon, or an addon built before `name` existed).
+ * With `DIT_NATIVE=1`, a missing addon or function throws `NativeError` instead.
  */
-export function depsWalkNative(
-  files: readonly string[],
-  options: DepsWalkOptions,
-): NativeDepsResult[] | undefined {
+function walkBinding<Name extends keyof DepsWalkBinding>(
+  name: Name,
+): Pick<DepsWalkBinding, Name> | undefined {
   if (process.env.DIT_NATIVE === '0') return undefined;
   const addon = addonOnce();
   const binding = addon.binding as (typeof addon.binding & Partial<DepsWalkBinding>) | null;
-  if (binding === null || typeof binding.depsWalk !== 'function') {
+  if (binding === null || typeof binding[name] !== 'function') {
     if (process.env.DIT_NATIVE === '1') {
-      const reason =
-        addon.binding === null ? addon.reason : 'the addon does not export depsWalk (rebuild it)';
+      const reason = addon.binding === null ? addon.reason : `the addon does not export ${name} (rebuild it)`;
       throw new NativeError('NATIVE_UNAVAILABLE', `DIT_NATIVE=1 but ${reason}`, {
         cause: addon.binding === null ? addon.cause : undefined,
       });
     }
     return undefined;
   }
+  return binding as Pick<DepsWalkBinding, Name>;
+}
+
+/**
+ * The glibc dependency walk of many files in Rust, on all cores, with one set of caches: one result
+ * per file, in input order. Returns undefined when the TypeScript resolver should run instead
+ * (`DIT_NATIVE=0`, or an addon without `depsWalk`); with `DIT_NATIVE=1` a missing addon throws
+ * `NativeError`. Results marked `unsupported` must be resolved with the TypeScript resolver.
+ * Synchronous: the JavaScript thread waits for the walk (50 to 85 ms for 1,771 files); see
+ * `depsWalkNativeAsync` for callers that must keep the event loop turning.
+ */
+export function depsWalkNative(
+  files: readonly string[],
+  options: DepsWalkOptions,
+): NativeDepsResult[] | undefined {
+  const binding = walkBinding('depsWalk');
+  if (binding === undefined) return undefined;
   return JSON.parse(binding.depsWalk(depsWalkRequest(files, options))) as NativeDepsResult[];
+}
+
+/**
+ * `depsWalkNative` off the JavaScript thread: the walk runs on libuv's pool (which hands it to
+ * rayon's), so the event loop keeps turning meanwhile. The same results and the same rules: resolves
+ * to undefined when the TypeScript resolver should run instead (`DIT_NATIVE=0`, or an addon without
+ * `depsWalkAsync`), and rejects with `NativeError` under `DIT_NATIVE=1` when the addon or the function
+ * is missing, or with the error `depsWalkNative` would throw.
+ */
+export async function depsWalkNativeAsync(
+  files: readonly string[],
+  options: DepsWalkOptions,
+): Promise<NativeDepsResult[] | undefined> {
+  const binding = walkBinding('depsWalkAsync');
+  if (binding === undefined) return undefined;
+  return JSON.parse(await binding.depsWalkAsync(depsWalkRequest(files, options))) as NativeDepsResult[];
 }

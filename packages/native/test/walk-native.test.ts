@@ -1,11 +1,13 @@
 /**
  * The native dependency walk (src/walk-native.ts, src/deps.rs) against the TypeScript resolver:
- * the whole ELF corpus file by file, a fixture per glibc rule, and the speed of both.
+ * the whole ELF corpus file by file, a fixture per glibc rule, and the speed of both. The
+ * asynchronous walk (`depsWalkNativeAsync`) against the synchronous one: the same results, the same
+ * errors, the same choice of implementation, and the event loop turning meanwhile.
  */
 
 import { copyFileSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listElfCorpus } from '../../../test-support/corpus.mjs';
 import { DEBIAN_ROOT_CACHE } from '../../../test-support/debian-root.mjs';
 import { compile, programSource, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
@@ -19,8 +21,14 @@ import {
   type ResolveOptions,
   x86ProfileForLevel,
 } from '../../resolver/src/index.js';
-import { loadAddon } from '../src/loader.js';
-import { type DepsWalkOptions, depsWalkNative, type NativeDepsResult } from '../src/walk-native.js';
+import { type LoadedAddon, loadAddon, type NativeBinding } from '../src/loader.js';
+import {
+  type DepsWalkOptions,
+  depsWalkNative,
+  depsWalkNativeAsync,
+  depsWalkRequest,
+  type NativeDepsResult,
+} from '../src/walk-native.js';
 
 const addon = loadAddon();
 const nativeOff = process.env.DIT_NATIVE === '0';
@@ -54,15 +62,49 @@ function tsWalk(files: readonly string[], options: Options = {}): NativeDepsResu
   });
 }
 
+function walkOptions(options: Options): DepsWalkOptions {
+  return { ...options, libraryPath: options.libraryPath ?? null, cpu: options.cpu ?? hostCpuProfile() };
+}
+
 function nativeWalk(files: readonly string[], options: Options = {}): NativeDepsResult[] {
-  const walkOptions: DepsWalkOptions = {
-    ...options,
-    libraryPath: options.libraryPath ?? null,
-    cpu: options.cpu ?? hostCpuProfile(),
-  };
-  const results = depsWalkNative(files, walkOptions);
+  const results = depsWalkNative(files, walkOptions(options));
   if (results === undefined) throw new Error('depsWalkNative returned undefined (DIT_NATIVE=0?)');
   return results;
+}
+
+async function nativeWalkAsync(files: readonly string[], options: Options = {}): Promise<NativeDepsResult[]> {
+  const results = await depsWalkNativeAsync(files, walkOptions(options));
+  if (results === undefined) throw new Error('depsWalkNativeAsync resolved to undefined (DIT_NATIVE=0?)');
+  return results;
+}
+
+/** What `call` throws (it must throw). */
+function thrownBy(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
+
+/** What `promise` rejects with (it must reject). */
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
+/** The same error: class, message and code. */
+function expectSameError(actual: unknown, expected: unknown): void {
+  expect(actual).toBeInstanceOf(Error);
+  expect(expected).toBeInstanceOf(Error);
+  const [a, e] = [actual as Error & { code?: unknown }, expected as Error & { code?: unknown }];
+  expect(a.constructor).toBe(e.constructor);
+  expect({ message: a.message, code: a.code }).toEqual({ message: e.message, code: e.code });
 }
 
 /** Files whose native result differs from the TypeScript one (unsupported ones are listed apart). */
@@ -196,10 +238,12 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
 
   const { lib, program } = libraryFixtures(T);
 
-  function same(files: string[], options: Options = {}) {
+  /** The native walk agrees with the TypeScript resolver, and the asynchronous one with it. */
+  async function same(files: string[], options: Options = {}) {
     const { mismatches, unsupported, native } = compare(files, options);
     expect(unsupported).toEqual([]);
     expect(mismatches).toEqual([]);
+    expect(await nativeWalkAsync(files, options)).toStrictEqual(native);
     return native;
   }
 
@@ -218,17 +262,17 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
     lib(join(T, 'link'), 'a', { links: ['libb.so'] });
   });
 
-  it('DT_RPATH is inherited by the children, DT_RUNPATH is not', () => {
+  it('DT_RPATH is inherited by the children, DT_RUNPATH is not', async () => {
     lib(join(T, 'rp/dir'), 'a', { links: ['libb.so'] });
     lib(join(T, 'rp/dir'), 'b');
     const rpath = program(join(T, 'rp/main'), ['liba.so'], [`-Wl,--disable-new-dtags,-rpath,${T}/rp/dir`]);
     const runpath = program(join(T, 'rp/main2'), ['liba.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/rp/dir`]);
-    const [withRpath, withRunpath] = same([rpath, runpath]) as [NativeDepsResult, NativeDepsResult];
+    const [withRpath, withRunpath] = (await same([rpath, runpath])) as [NativeDepsResult, NativeDepsResult];
     expect('libraries' in withRpath && withRpath.missing).toEqual([]);
     expect('libraries' in withRunpath && withRunpath.missing.map((m) => m.name)).toEqual(['libb.so']);
   });
 
-  it("$ORIGIN: the program's real directory, a library's directory as opened", () => {
+  it("$ORIGIN: the program's real directory, a library's directory as opened", async () => {
     lib(join(T, 'orig/app/lib'), 'dep');
     program(join(T, 'orig/app/bin/main'), ['libdep.so'], ['-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib']);
     mkdirSync(join(T, 'orig/elsewhere'), { recursive: true });
@@ -245,14 +289,14 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
     const main = program(join(T, 'lo/main'), ['libq.so.1'], [`-Wl,--enable-new-dtags,-rpath,${T}/lo/x/lib`]);
     const dl = program(join(T, 'dl/main'), ['libdep.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/dl/$LIB`]);
     lib(join(T, 'dl/lib/x86_64-linux-gnu'), 'dep');
-    const results = same([join(T, 'orig/elsewhere/main'), main, dl]);
+    const results = await same([join(T, 'orig/elsewhere/main'), main, dl]);
     const paths = results.flatMap((r) => ('libraries' in r ? r.libraries.map((l) => l.path) : []));
     expect(paths).toContain(`${T}/orig/app/bin/../lib/libdep.so`);
     expect(paths).toContain(`${T}/lo/x/lib/../dep/libdep.so`);
     expect(paths).toContain(`${T}/dl/lib/x86_64-linux-gnu/libdep.so`);
   });
 
-  it('a wrong-class candidate is skipped; garbage is fatal; missing names are listed', () => {
+  it('a wrong-class candidate is skipped; garbage is fatal; missing names are listed', async () => {
     compile('int w(void){return 32;}', join(T, 'wc/d32/libw.so'), {
       flags: ['-shared', '-m32', '-nostdlib', '-Wl,-soname,libw.so'],
     });
@@ -274,7 +318,7 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
       [`-Wl,--disable-new-dtags,-rpath,${T}/gb/bad:${T}/gb/good`],
     );
     const missing = program(join(T, 'miss/main'), ['libnothere.so.1']);
-    const [a, b, c] = same([wrongClass, garbage, missing]) as NativeDepsResult[];
+    const [a, b, c] = (await same([wrongClass, garbage, missing])) as NativeDepsResult[];
     expect(a && 'libraries' in a && a.libraries.find((l) => l.name === 'libw.so')?.path).toBe(
       `${T}/wc/d64/libw.so`,
     );
@@ -285,19 +329,19 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
     expect(c && 'missing' in c && c.missing).toEqual([{ name: 'libnothere.so.1', neededBy: missing }]);
   });
 
-  it('hwcaps subdirectories per CPU level, LD_LIBRARY_PATH with an empty element', () => {
+  it('hwcaps subdirectories per CPU level, LD_LIBRARY_PATH with an empty element', async () => {
     lib(join(T, 'hw/dir/glibc-hwcaps/x86-64-v2'), 'dep');
     lib(join(T, 'hw/dir'), 'dep');
     const main = program(join(T, 'hw/main'), ['libdep.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/hw/dir`]);
-    same([main]);
-    same([main], { cpu: x86ProfileForLevel(0) });
+    await same([main]);
+    await same([main], { cpu: x86ProfileForLevel(0) });
     lib(join(T, 'llp/first'), 'dep');
-    same([main], { libraryPath: `${T}/llp/first` });
-    same([main], { libraryPath: ':/nonexistent', cwd: `${T}/llp/first` });
+    await same([main], { libraryPath: `${T}/llp/first` });
+    await same([main], { libraryPath: ':/nonexistent', cwd: `${T}/llp/first` });
   });
 
   for (const format of ['new', 'compat', 'old'] as const) {
-    it(`a foreign root with an ld.so.cache in the ${format} format`, () => {
+    it(`a foreign root with an ld.so.cache in the ${format} format`, async () => {
       const R = join(T, `root-${format}`);
       mkdirSync(join(R, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
       mkdirSync(join(R, 'usr/lib64'), { recursive: true });
@@ -314,11 +358,11 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
       writeFileSync(join(R, 'etc/ld.so.conf'), '/opt/extra\n');
       program(join(R, 'usr/bin/prog'), ['libcached.so']);
       run('/sbin/ldconfig', ['-r', R, '-c', format]);
-      const [withCache] = same(['/usr/bin/prog', '/bin/prog', '/usr/bin/missing'], { root: R });
+      const [withCache] = await same(['/usr/bin/prog', '/bin/prog', '/usr/bin/missing'], { root: R });
       expect(withCache && 'libraries' in withCache && withCache.libraries.map((l) => l.path)).toContain(
         '/opt/extra/libcached.so',
       );
-      const [withoutCache] = same(['/usr/bin/prog'], { root: R, useCache: false });
+      const [withoutCache] = await same(['/usr/bin/prog'], { root: R, useCache: false });
       expect(withoutCache && 'missing' in withoutCache && withoutCache.missing.map((m) => m.name)).toEqual([
         'libcached.so',
       ]);
@@ -327,14 +371,14 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
         join(R, 'etc/ld.so.preload'),
         'libcached.so # a comment\nlibnope.so:/opt/extra/libcached.so\n',
       );
-      const [preloaded] = same(['/usr/bin/prog'], { root: R });
+      const [preloaded] = await same(['/usr/bin/prog'], { root: R });
       expect(preloaded && 'missing' in preloaded && preloaded.missing).toEqual([
         { name: 'libnope.so', neededBy: '/etc/ld.so.preload' },
       ]);
     });
   }
 
-  it('musl: reserved names, RUNPATH inherited, LD_LIBRARY_PATH, the path file of a root', () => {
+  it('musl: reserved names, RUNPATH inherited, LD_LIBRARY_PATH, the path file of a root', async () => {
     const musl = (source: string, output: string, flags: string[]) =>
       compile(source, output, { compiler: 'musl-gcc', flags: ['-shared', ...flags] });
     musl(sharedLibrarySource('a', ['b']), join(T, 'musl/dir/liba.so'), [
@@ -358,11 +402,11 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
       compiler: 'musl-gcc',
       flags: [`-L${T}/link`, '-l:libdep.so', '-l:libnothere.so.1'],
     });
-    const [first] = same([main, main2]);
+    const [first] = await same([main, main2]);
     expect(first && 'libraries' in first && first.libraries.map((l) => l.path)).toContain(
       '/lib/ld-musl-x86_64.so.1',
     );
-    const [withPath] = same([main2], { libraryPath: `${T}/musl/llp` });
+    const [withPath] = await same([main2], { libraryPath: `${T}/musl/llp` });
     expect(withPath && 'missing' in withPath && withPath.missing.map((m) => m.name)).toEqual([
       'libnothere.so.1',
     ]);
@@ -377,18 +421,161 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
       compiler: 'musl-gcc',
       flags: [`-L${T}/link`, '-l:libdep.so'],
     });
-    same(['/prog'], { root: R });
+    await same(['/prog'], { root: R });
     writeFileSync(join(R, 'etc/ld-musl-x86_64.path'), '/opt/musl-libs\n');
-    const [fromPathFile] = same(['/prog'], { root: R });
+    const [fromPathFile] = await same(['/prog'], { root: R });
     expect(
       fromPathFile && 'libraries' in fromPathFile && fromPathFile.libraries.map((l) => l.path),
     ).toContain('/opt/musl-libs/libdep.so');
   });
 
-  it("reports a file that is not ELF in the TypeScript reader's words", () => {
+  it("reports a file that is not ELF in the TypeScript reader's words", async () => {
     writeFileSync(join(T, 'script.sh'), '#!/bin/sh\necho hi\n');
     writeFileSync(join(T, 'short'), '\x7fELF\x02');
     writeFileSync(join(T, 'empty'), '');
-    same([join(T, 'script.sh'), join(T, 'short'), join(T, 'empty')]);
+    await same([join(T, 'script.sh'), join(T, 'short'), join(T, 'empty')]);
+  });
+});
+
+describe.skipIf(!hasWalk)(`depsWalkNativeAsync against depsWalkNative${skipReason}`, () => {
+  const usrBin = listElfCorpus(['/usr/bin']).slice(0, 300);
+  const badInput = ['/nonexistent', '/usr', '/etc/hostname', 'usr/bin/ls', '/lib64/ld-linux-x86-64.so.2'];
+
+  it('gives the same results on a few hundred programs, with each set of options', async () => {
+    expect(usrBin.length).toBeGreaterThan(100);
+    for (const options of [
+      {},
+      { cpu: x86ProfileForLevel(0) },
+      { useCache: false },
+      { libraryPath: '/usr/lib/x86_64-linux-gnu/openssl-1.0.0:$ORIGIN/../lib:', cwd: '/usr' },
+    ] satisfies Options[]) {
+      const files = [...badInput, ...usrBin];
+      expect(await nativeWalkAsync(files, options)).toStrictEqual(nativeWalk(files, options));
+    }
+  });
+
+  it('keeps walks in flight apart: each promise gets its own files', async () => {
+    const parts = [usrBin.slice(0, 100), usrBin.slice(100, 200), badInput, []];
+    const results = await Promise.all(parts.map((files) => nativeWalkAsync(files)));
+    expect(results).toStrictEqual(parts.map((files) => nativeWalk(files)));
+  });
+
+  it('keeps the event loop turning while it walks /usr/bin and /usr/lib/x86_64-linux-gnu', async () => {
+    const corpus = listElfCorpus(['/usr/bin', '/usr/lib/x86_64-linux-gnu']);
+    expect(corpus.length).toBeGreaterThan(500);
+    const expected = nativeWalk(corpus);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      const walking = nativeWalkAsync(corpus);
+      // The call only queues the walk: nothing can have ticked yet.
+      expect(ticks).toBe(0);
+      const results = await walking;
+      expect(ticks).toBeGreaterThan(0);
+      expect(results).toStrictEqual(expected);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('rejects a bad request with the error depsWalkNative throws', async () => {
+    // Through the package: NaN does not survive JSON (it becomes null), which the addon refuses.
+    const options = walkOptions({ cpu: { ...hostCpuProfile(), isaLevel: Number.NaN } });
+    const thrown = thrownBy(() => depsWalkNative(['/usr/bin/ls'], options));
+    expect(thrown).toMatchObject({ message: 'depsWalk: cpu.isaLevel must be a number' });
+    expectSameError(await rejectionOf(depsWalkNativeAsync(['/usr/bin/ls'], options)), thrown);
+
+    // The binding itself, with text that is not JSON or not the request.
+    const binding = addon.binding as unknown as {
+      depsWalk(request: unknown): string;
+      depsWalkAsync(request: unknown): Promise<string>;
+    };
+    for (const request of ['{"files": [', 'not json', '{}', '[]', JSON.stringify({ files: [1] })]) {
+      const error = thrownBy(() => binding.depsWalk(request));
+      expect(error).toMatchObject({
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: expect.stringMatching(/^depsWalk: /),
+      });
+      expectSameError(await rejectionOf(binding.depsWalkAsync(request)), error);
+    }
+    // Not a string at all: a TypeError thrown by the call itself, as hashFiles does.
+    expect(() => binding.depsWalkAsync(42)).toThrow(
+      expect.objectContaining({
+        name: 'TypeError',
+        code: 'ERR_INVALID_ARG_TYPE',
+        message: 'depsWalkAsync: the request must be a JSON string',
+      }),
+    );
+    expect(() => binding.depsWalkAsync(undefined)).toThrow(TypeError);
+  });
+});
+
+describe('depsWalkNativeAsync decides as depsWalkNative does', () => {
+  afterEach(() => {
+    vi.doUnmock('../src/loader.js');
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  const options = walkOptions({});
+  const answer: NativeDepsResult[] = [{ file: '/x', error: 'is a directory' }];
+
+  /** src/walk-native.ts, loaded with `binding` as its addon (null: not built). */
+  async function walkNativeWith(
+    binding: Partial<NativeBinding & { depsWalk: unknown; depsWalkAsync: unknown }> | null,
+  ) {
+    const loaded: LoadedAddon =
+      binding === null
+        ? { binding: null, reason: 'the addon is not built (a test)' }
+        : { binding: binding as NativeBinding, path: '/x/dit-native.node' };
+    vi.resetModules();
+    vi.doMock('../src/loader.js', async (importOriginal) => ({
+      ...(await importOriginal<typeof import('../src/loader.js')>()),
+      addonOnce: () => loaded,
+    }));
+    return import('../src/walk-native.js');
+  }
+
+  it('resolves to undefined with DIT_NATIVE=0, whatever the addon has', async () => {
+    vi.stubEnv('DIT_NATIVE', '0');
+    // The real module and addon, as built or not.
+    expect(await depsWalkNativeAsync(['/usr/bin/ls'], options)).toBeUndefined();
+    expect(depsWalkNative(['/usr/bin/ls'], options)).toBeUndefined();
+    const depsWalkAsync = vi.fn(async () => JSON.stringify(answer));
+    const walk = await walkNativeWith({ hashFiles: async () => [], depsWalk: () => '[]', depsWalkAsync });
+    expect(await walk.depsWalkNativeAsync(['/x'], options)).toBeUndefined();
+    expect(depsWalkAsync).not.toHaveBeenCalled();
+  });
+
+  it("sends depsWalkNative's request to the addon's depsWalkAsync and parses the answer", async () => {
+    vi.stubEnv('DIT_NATIVE', '');
+    const depsWalkAsync = vi.fn(async () => JSON.stringify(answer));
+    const walk = await walkNativeWith({ hashFiles: async () => [], depsWalk: () => '[]', depsWalkAsync });
+    expect(await walk.depsWalkNativeAsync(['/x'], options)).toStrictEqual(answer);
+    expect(depsWalkAsync).toHaveBeenCalledWith(depsWalkRequest(['/x'], options));
+  });
+
+  it('without the addon or its depsWalkAsync: undefined, or NativeError with DIT_NATIVE=1', async () => {
+    const older = { hashFiles: async () => [], depsWalk: () => '[]' };
+    vi.stubEnv('DIT_NATIVE', '');
+    expect(await (await walkNativeWith(null)).depsWalkNativeAsync(['/x'], options)).toBeUndefined();
+    expect(await (await walkNativeWith(older)).depsWalkNativeAsync(['/x'], options)).toBeUndefined();
+
+    vi.stubEnv('DIT_NATIVE', '1');
+    const unavailable = (reason: RegExp) =>
+      expect.objectContaining({
+        name: 'NativeError',
+        code: 'NATIVE_UNAVAILABLE',
+        message: expect.stringMatching(reason),
+      });
+    const notBuilt = await walkNativeWith(null);
+    await expect(notBuilt.depsWalkNativeAsync(['/x'], options)).rejects.toThrow(unavailable(/not built/));
+    expect(() => notBuilt.depsWalkNative(['/x'], options)).toThrow(unavailable(/not built/));
+    const withoutAsync = await walkNativeWith(older);
+    await expect(withoutAsync.depsWalkNativeAsync(['/x'], options)).rejects.toThrow(
+      unavailable(/^DIT_NATIVE=1 but the addon does not export depsWalkAsync \(rebuild it\)$/),
+    );
+    // The synchronous walk is there: depsWalkNative still uses it.
+    expect(withoutAsync.depsWalkNative(['/x'], options)).toStrictEqual([]);
   });
 });
