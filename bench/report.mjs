@@ -870,6 +870,11 @@ function hashSection(doc) {
       notes.push(
         `On this machine even the all-core limit is only ${times(ceiling)} sha256sum, so ${goalVsSha}x sha256sum is out of reach with ${limit.cores} cores.`,
       );
+    } else if ((ratios.ditVsSha256sum ?? 0) < goalVsSha) {
+      // How hard the goal is on this machine: it depends on how fast sha256sum happens to be.
+      notes.push(
+        `${goalVsSha}x sha256sum (${sha.gbPerSecond.toFixed(2)} GB/s here) is ${(goalVsSha * sha.gbPerSecond).toFixed(2)} GB/s: ${pct((goalVsSha * sha.gbPerSecond) / limit.allCoresGbPerSecond)} of the all-core limit.`,
+      );
     }
   }
   if (limit && limit.cores > 1) {
