@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { listElfCorpus } from '../../../test-support/corpus.mjs';
 import { DEBIAN_ROOT_CACHE } from '../../../test-support/debian-root.mjs';
 import { compile, programSource, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
-import { libraryFixtures } from '../../../test-support/library-fixtures.js';
+import { glibcLayouts, libraryFixtures } from '../../../test-support/library-fixtures.js';
 // A relative import rather than a devDependency on @dit/resolver: the reference implementation.
 import {
   type CpuProfile,
@@ -236,7 +236,8 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
   const T = temp.path;
   afterAll(() => temp.cleanup());
 
-  const { lib, program } = libraryFixtures(T);
+  const { lib, program, linkStub } = libraryFixtures(T);
+  const layouts = glibcLayouts(T);
 
   /** The native walk agrees with the TypeScript resolver, and the asynchronous one with it. */
   async function same(files: string[], options: Options = {}) {
@@ -248,48 +249,25 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
   }
 
   beforeAll(() => {
-    for (const name of [
-      'liba.so',
-      'libb.so',
-      'libdep.so',
-      'libw.so',
-      'libq.so.1',
-      'libcached.so',
-      'libnothere.so.1',
-    ]) {
-      lib(join(T, 'link'), name.replace(/^lib|\.so.*$/g, ''), { file: name, soname: name });
-    }
-    lib(join(T, 'link'), 'a', { links: ['libb.so'] });
+    layouts.linkStubs();
+    linkStub('libcached.so');
   });
 
   it('DT_RPATH is inherited by the children, DT_RUNPATH is not', async () => {
-    lib(join(T, 'rp/dir'), 'a', { links: ['libb.so'] });
-    lib(join(T, 'rp/dir'), 'b');
-    const rpath = program(join(T, 'rp/main'), ['liba.so'], [`-Wl,--disable-new-dtags,-rpath,${T}/rp/dir`]);
-    const runpath = program(join(T, 'rp/main2'), ['liba.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/rp/dir`]);
-    const [withRpath, withRunpath] = (await same([rpath, runpath])) as [NativeDepsResult, NativeDepsResult];
+    const [withRpath, withRunpath] = (await same([
+      layouts.rpathInherited(),
+      layouts.runpathNotInherited(),
+    ])) as [NativeDepsResult, NativeDepsResult];
     expect('libraries' in withRpath && withRpath.missing).toEqual([]);
     expect('libraries' in withRunpath && withRunpath.missing.map((m) => m.name)).toEqual(['libb.so']);
   });
 
   it("$ORIGIN: the program's real directory, a library's directory as opened", async () => {
-    lib(join(T, 'orig/app/lib'), 'dep');
-    program(join(T, 'orig/app/bin/main'), ['libdep.so'], ['-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib']);
-    mkdirSync(join(T, 'orig/elsewhere'), { recursive: true });
-    symlinkSync('../app/bin/main', join(T, 'orig/elsewhere/main'));
-    lib(join(T, 'lo/y/real'), 'q', {
-      soname: 'libq.so.1',
-      file: 'libq.so.1',
-      links: ['libdep.so'],
-      flags: ['-Wl,--enable-new-dtags,-rpath,$ORIGIN/../dep'],
-    });
-    lib(join(T, 'lo/x/dep'), 'dep');
-    mkdirSync(join(T, 'lo/x/lib'), { recursive: true });
-    symlinkSync('../../y/real/libq.so.1', join(T, 'lo/x/lib/libq.so.1'));
-    const main = program(join(T, 'lo/main'), ['libq.so.1'], [`-Wl,--enable-new-dtags,-rpath,${T}/lo/x/lib`]);
-    const dl = program(join(T, 'dl/main'), ['libdep.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/dl/$LIB`]);
-    lib(join(T, 'dl/lib/x86_64-linux-gnu'), 'dep');
-    const results = await same([join(T, 'orig/elsewhere/main'), main, dl]);
+    const results = await same([
+      layouts.programOriginThroughLink(),
+      layouts.libraryOriginAsOpened(),
+      layouts.libToken(),
+    ]);
     const paths = results.flatMap((r) => ('libraries' in r ? r.libraries.map((l) => l.path) : []));
     expect(paths).toContain(`${T}/orig/app/bin/../lib/libdep.so`);
     expect(paths).toContain(`${T}/lo/x/lib/../dep/libdep.so`);
@@ -297,28 +275,12 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
   });
 
   it('a wrong-class candidate is skipped; garbage is fatal; missing names are listed', async () => {
-    compile('int w(void){return 32;}', join(T, 'wc/d32/libw.so'), {
-      flags: ['-shared', '-m32', '-nostdlib', '-Wl,-soname,libw.so'],
-    });
-    lib(join(T, 'wc/d64'), 'w');
-    const wrongClass = program(
-      join(T, 'wc/main'),
-      ['libw.so'],
-      [`-Wl,--disable-new-dtags,-rpath,${T}/wc/d32:${T}/wc/d64`],
-    );
-    mkdirSync(join(T, 'gb/bad'), { recursive: true });
-    writeFileSync(
-      join(T, 'gb/bad/libw.so'),
-      'INPUT(-lc)\n/* a linker script, not an ELF file */\n'.repeat(3),
-    );
-    lib(join(T, 'gb/good'), 'w');
-    const garbage = program(
-      join(T, 'gb/main'),
-      ['libw.so'],
-      [`-Wl,--disable-new-dtags,-rpath,${T}/gb/bad:${T}/gb/good`],
-    );
-    const missing = program(join(T, 'miss/main'), ['libnothere.so.1']);
-    const [a, b, c] = (await same([wrongClass, garbage, missing])) as NativeDepsResult[];
+    const missing = layouts.missing();
+    const [a, b, c] = (await same([
+      layouts.wrongClassSkipped(),
+      layouts.garbageIsFatal(),
+      missing,
+    ])) as NativeDepsResult[];
     expect(a && 'libraries' in a && a.libraries.find((l) => l.name === 'libw.so')?.path).toBe(
       `${T}/wc/d64/libw.so`,
     );
@@ -330,14 +292,13 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
   });
 
   it('hwcaps subdirectories per CPU level, LD_LIBRARY_PATH with an empty element', async () => {
-    lib(join(T, 'hw/dir/glibc-hwcaps/x86-64-v2'), 'dep');
-    lib(join(T, 'hw/dir'), 'dep');
-    const main = program(join(T, 'hw/main'), ['libdep.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/hw/dir`]);
+    const hwcaps = layouts.hwcaps();
+    await same([hwcaps]);
+    await same([hwcaps], { cpu: x86ProfileForLevel(0) });
+    const { main, first } = layouts.libraryPath();
     await same([main]);
-    await same([main], { cpu: x86ProfileForLevel(0) });
-    lib(join(T, 'llp/first'), 'dep');
-    await same([main], { libraryPath: `${T}/llp/first` });
-    await same([main], { libraryPath: ':/nonexistent', cwd: `${T}/llp/first` });
+    await same([main], { libraryPath: first });
+    await same([main], { libraryPath: ':/nonexistent', cwd: first });
   });
 
   for (const format of ['new', 'compat', 'old'] as const) {

@@ -16,13 +16,14 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
 import { loaderTrace } from '../../../test-support/ld-trace.mjs';
-import { libraryFixtures } from '../../../test-support/library-fixtures.js';
+import { glibcLayouts, libraryFixtures } from '../../../test-support/library-fixtures.js';
 
 const temp = tempDir('dit-resolver-');
 const T = temp.path;
 afterAll(() => temp.cleanup());
 
 const { lib, program, linkStub } = libraryFixtures(T);
+const layouts = glibcLayouts(T);
 
 /** Real path of a path inside `root`, following absolute links inside it (realpath would leave the root). */
 function realInRoot(root: string, path: string): string {
@@ -77,67 +78,33 @@ const pathOf = (resolution: Resolution, name: string) =>
   resolution.libraries.find((l) => l.name === name)?.path ?? null;
 
 beforeAll(() => {
-  for (const name of [
-    'liba.so',
-    'libb.so',
-    'libc2.so',
-    'libq.so.1',
-    'libdep.so',
-    'libh.so',
-    'libw.so',
-    'libnothere.so.1',
-    'libfoo.so',
-    'libg.so',
-    'libcached.so',
-  ]) {
-    linkStub(name);
-  }
-  // liba needs libb: the grandchild for RPATH-inheritance cases.
-  lib(join(T, 'link'), 'a', { links: ['libb.so'] });
+  layouts.linkStubs();
+  for (const name of ['libc2.so', 'libfoo.so', 'libg.so', 'libcached.so']) linkStub(name);
 });
 
 describe('glibc search rules, judged by ld.so', () => {
   it('DT_RPATH of the loader chain is inherited by the children', () => {
-    lib(join(T, 'rp/dir'), 'a', { links: ['libb.so'] });
-    lib(join(T, 'rp/dir'), 'b');
-    const main = program(join(T, 'rp/main'), ['liba.so'], [`-Wl,--disable-new-dtags,-rpath,${T}/rp/dir`]);
-    const ours = agree(main);
+    const ours = agree(layouts.rpathInherited());
     expect(pathOf(ours, 'libb.so')).toBe(`${T}/rp/dir/libb.so`);
     expect(ours.libraries.find((l) => l.name === 'libb.so')?.foundBy).toBe('rpath');
   });
 
   it('DT_RUNPATH is not inherited: the grandchild is not found', () => {
-    lib(join(T, 'runp/dir'), 'a', { links: ['libb.so'] });
-    lib(join(T, 'runp/dir'), 'b');
-    const main = program(join(T, 'runp/main'), ['liba.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/runp/dir`]);
-    const ours = agree(main);
+    const ours = agree(layouts.runpathNotInherited());
     expect(ours.missing.map((m) => m.name)).toEqual(['libb.so']);
     expect(ours.missing[0]?.neededBy).toBe(`${T}/runp/dir/liba.so`);
   });
 
   it('$ORIGIN of the program is its real directory, even when run through a symlink', () => {
-    lib(join(T, 'orig/app/lib'), 'dep');
-    program(join(T, 'orig/app/bin/main'), ['libdep.so'], ['-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib']);
-    mkdirSync(join(T, 'orig/elsewhere'), { recursive: true });
-    symlinkSync('../app/bin/main', join(T, 'orig/elsewhere/main'));
-    const ours = resolve(join(T, 'orig/elsewhere/main'));
+    const link = layouts.programOriginThroughLink();
+    const ours = resolve(link);
     expect(pathOf(ours, 'libdep.so')).toBe(`${T}/orig/app/bin/../lib/libdep.so`);
-    agree(realpathSync(join(T, 'orig/elsewhere/main')));
+    agree(realpathSync(link));
   });
 
   it("a library's $ORIGIN is the directory it was opened from, symlinks not resolved", () => {
     // x/lib/libq.so.1 -> ../../y/real/libq.so.1, RUNPATH $ORIGIN/../dep: the loader searches x/lib/../dep.
-    lib(join(T, 'lo/y/real'), 'q', {
-      soname: 'libq.so.1',
-      file: 'libq.so.1',
-      links: ['libdep.so'],
-      flags: ['-Wl,--enable-new-dtags,-rpath,$ORIGIN/../dep'],
-    });
-    lib(join(T, 'lo/x/dep'), 'dep');
-    mkdirSync(join(T, 'lo/x/lib'), { recursive: true });
-    symlinkSync('../../y/real/libq.so.1', join(T, 'lo/x/lib/libq.so.1'));
-    const main = program(join(T, 'lo/main'), ['libq.so.1'], [`-Wl,--enable-new-dtags,-rpath,${T}/lo/x/lib`]);
-    const ours = agree(main);
+    const ours = agree(layouts.libraryOriginAsOpened());
     expect(pathOf(ours, 'libdep.so')).toBe(`${T}/lo/x/lib/../dep/libdep.so`);
     const libq = ours.libraries.find((l) => l.name === 'libq.so.1')!;
     expect(libq.realPath).toBe(`${T}/lo/y/real/libq.so.1`);
@@ -145,9 +112,7 @@ describe('glibc search rules, judged by ld.so', () => {
   });
 
   it('$LIB expands to the multiarch directory on Debian', () => {
-    lib(join(T, 'dl/lib/x86_64-linux-gnu'), 'dep');
-    const main = program(join(T, 'dl/main'), ['libdep.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/dl/$LIB`]);
-    const ours = agree(main);
+    const ours = agree(layouts.libToken());
     expect(pathOf(ours, 'libdep.so')).toBe(`${T}/dl/lib/x86_64-linux-gnu/libdep.so`);
   });
 
@@ -166,40 +131,18 @@ describe('glibc search rules, judged by ld.so', () => {
   });
 
   it('a candidate of the wrong class is skipped, and the next directory is searched', () => {
-    compile('int w(void){return 32;}', join(T, 'wc/d32/libw.so'), {
-      flags: ['-shared', '-m32', '-nostdlib', '-Wl,-soname,libw.so'],
-    });
-    lib(join(T, 'wc/d64'), 'w');
-    const main = program(
-      join(T, 'wc/main'),
-      ['libw.so'],
-      [`-Wl,--disable-new-dtags,-rpath,${T}/wc/d32:${T}/wc/d64`],
-    );
-    const ours = agree(main);
+    const ours = agree(layouts.wrongClassSkipped());
     expect(pathOf(ours, 'libw.so')).toBe(`${T}/wc/d64/libw.so`);
   });
 
   it('garbage in a search directory is fatal, as the loader makes it', () => {
-    mkdirSync(join(T, 'gb/bad'), { recursive: true });
-    writeFileSync(
-      join(T, 'gb/bad/libw.so'),
-      'INPUT(-lc)\n/* a linker script, not an ELF file */\n'.repeat(3),
-    );
-    lib(join(T, 'gb/good'), 'w');
-    const main = program(
-      join(T, 'gb/main'),
-      ['libw.so'],
-      [`-Wl,--disable-new-dtags,-rpath,${T}/gb/bad:${T}/gb/good`],
-    );
-    const ours = agree(main);
+    const ours = agree(layouts.garbageIsFatal());
     expect(ours.failure?.message).toBe('invalid ELF header');
     expect(ours.failure?.path).toBe(`${T}/gb/bad/libw.so`);
   });
 
   it('glibc-hwcaps subdirectories win on a CPU that supports them, and not on an older one', () => {
-    lib(join(T, 'hw/dir/glibc-hwcaps/x86-64-v2'), 'h');
-    lib(join(T, 'hw/dir'), 'h');
-    const main = program(join(T, 'hw/main'), ['libh.so'], [`-Wl,--enable-new-dtags,-rpath,${T}/hw/dir`]);
+    const main = layouts.hwcaps();
     const ours = agree(main);
     expect(pathOf(ours, 'libh.so')).toBe(`${T}/hw/dir/glibc-hwcaps/x86-64-v2/libh.so`);
     const baseline = resolve(main, { cpu: x86ProfileForLevel(0) });
@@ -207,24 +150,18 @@ describe('glibc search rules, judged by ld.so', () => {
   });
 
   it('LD_LIBRARY_PATH comes before RUNPATH, and an empty element means the working directory', () => {
-    lib(join(T, 'llp/first'), 'dep');
-    lib(join(T, 'llp/second'), 'dep');
-    const main = program(
-      join(T, 'llp/main'),
-      ['libdep.so'],
-      [`-Wl,--enable-new-dtags,-rpath,${T}/llp/second`],
-    );
-    const ours = agree(main, { libraryPath: `${T}/llp/first` });
+    const { main, first } = layouts.libraryPath();
+    const ours = agree(main, { libraryPath: first });
     expect(pathOf(ours, 'libdep.so')).toBe(`${T}/llp/first/libdep.so`);
     expect(pathOf(agree(main), 'libdep.so')).toBe(`${T}/llp/second/libdep.so`);
     // An empty element is the working directory: the name is opened relative to it, as ld.so prints it.
-    const fromCwd = resolve(main, { libraryPath: ':/nonexistent', cwd: `${T}/llp/first` });
+    const fromCwd = resolve(main, { libraryPath: ':/nonexistent', cwd: first });
     expect(pathOf(fromCwd, 'libdep.so')).toBe('libdep.so');
     expect(fromCwd.libraries.find((l) => l.name === 'libdep.so')?.realPath).toBe(`${T}/llp/first/libdep.so`);
   });
 
   it('missing libraries are listed with who needed them', () => {
-    const main = program(join(T, 'miss/main'), ['libnothere.so.1']);
+    const main = layouts.missing();
     const ours = agree(main);
     expect(ours.missing).toEqual([{ name: 'libnothere.so.1', neededBy: main }]);
     expect(ours.libraries.find((l) => l.name === 'libnothere.so.1')?.path).toBeNull();
