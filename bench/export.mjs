@@ -34,7 +34,7 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DIT_BIN, DIT_BIN_SHOWN, printTable } from './shared.mjs';
+import { DIT_BIN, DIT_BIN_SHOWN, median, printTable } from './shared.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -138,15 +138,6 @@ function allCases() {
 
 // ---------------------------------------------------------------------------------------------------
 // Small helpers
-
-/** @param {number[]} xs */
-function median(xs) {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const hi = s[mid] ?? 0;
-  return s.length % 2 ? hi : ((s[mid - 1] ?? 0) + hi) / 2;
-}
 
 /** @param {number} x */
 function round1(x) {

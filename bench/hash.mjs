@@ -34,7 +34,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DIT_BIN, machine, printTable } from './shared.mjs';
+import { DIT_BIN, machine, median, printTable } from './shared.mjs';
 
 const LIB_DIR = '/usr/lib/x86_64-linux-gnu';
 const ALL_TOOLS = ['dit', 'dit-ts', 'sha256sum', 'openssl', 'node'];
@@ -155,22 +155,22 @@ export async function benchHash({
       command: `openssl speed -evp sha256 -multi ${cores} -bytes 16384 -seconds 3`,
       cores,
       allCoresSamples: limitSamples.map((x) => Math.round(x)),
-      allCoresBytesPerSecond: medianOf(limitSamples),
+      allCoresBytesPerSecond: median(limitSamples),
       oneCoreBytesPerSecond: opensslSpeed([]),
       version: spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout.trim(),
     };
   }
 
   const results = measured.map((tool) => {
-    const median = medianOf(seconds[tool]);
+    const medianSeconds = median(seconds[tool]);
     return {
       id: tool,
       label: runners[tool].label,
       command: runners[tool].command,
       seconds: seconds[tool].map((s) => round3(s)),
-      medianSeconds: round3(median),
+      medianSeconds: round3(medianSeconds),
       bestSeconds: round3(Math.min(...seconds[tool])),
-      gbPerSecond: tool === 'node' ? null : round3(bytes / median / 1e9),
+      gbPerSecond: tool === 'node' ? null : round3(bytes / medianSeconds / 1e9),
     };
   });
   const startup = results.find((r) => r.id === 'node')?.medianSeconds ?? null;
@@ -386,13 +386,6 @@ function printResults(results, limit, ratios, goals, outputsIdentical, ditNet, p
   if (different.length > 0)
     progress(`warning: output differs from the reference: ${different.map(([t]) => t).join(', ')}`);
   else console.log(`outputs identical: ${Object.keys(outputsIdentical).join(', ')}`);
-}
-
-/** @param {number[]} xs */
-function medianOf(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 const round3 = (/** @type {number} */ x) => Math.round(x * 1000) / 1000;

@@ -32,7 +32,7 @@ import {
 import { benchExport } from './export.mjs';
 import { benchHash } from './hash.mjs';
 import { writeReport } from './report.mjs';
-import { DIT_BIN, DIT_BIN_SHOWN, machine, printTable } from './shared.mjs';
+import { DIT_BIN, DIT_BIN_SHOWN, machine, median, printTable } from './shared.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(REPO, 'bench', 'results');
@@ -114,17 +114,6 @@ function runUnderTime(argv, { env, cwd = '/', timeFile }) {
     signal: r.signal,
     stderr: r.stderr ?? '',
   };
-}
-
-/**
- * @param {number[]} xs
- */
-function median(xs) {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const hi = s[mid] ?? 0;
-  return s.length % 2 ? hi : ((s[mid - 1] ?? 0) + hi) / 2;
 }
 
 /**

@@ -1,5 +1,5 @@
-// What every benchmark shares: the `dit` it measures, how a table is printed, and how the machine is
-// described.
+// What every benchmark shares: the `dit` it measures, medians, how a table is printed, and how the
+// machine is described.
 
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,19 @@ export const DIT_BIN = fileURLToPath(new URL('../apps/cli/bin/dit.cjs', import.m
 
 /** DIT_BIN as the tables show it: relative to the repository. */
 export const DIT_BIN_SHOWN = 'apps/cli/bin/dit.cjs';
+
+/**
+ * The median of some samples (the mean of the middle two for an even count); 0 for none.
+ *
+ * @param {number[]} xs
+ */
+export function median(xs) {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const hi = s[mid] ?? 0;
+  return s.length % 2 ? hi : ((s[mid - 1] ?? 0) + hi) / 2;
+}
 
 /**
  * Prints a table to stdout: the first column left-aligned, the rest right-aligned.
