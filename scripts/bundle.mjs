@@ -75,9 +75,8 @@ step('collecting the runtime with dit deps');
 const programs = { node: process.execPath, strace: which('strace') };
 const { createResolver } = await import(join(REPO, 'packages/resolver/dist/index.js'));
 const resolver = createResolver();
-for (const [name, path] of Object.entries(programs)) {
-  copyFileSync(path, join(HOME, 'bin', name));
-  chmodSync(join(HOME, 'bin', name), 0o755);
+/** Copies every library `path` loads into lib/, and returns its resolution; a missing one is an error. */
+function bundleLibrariesOf(path) {
   const resolution = resolver.resolve(path);
   if (resolution.missing.length > 0)
     throw new Error(`${path}: missing ${resolution.missing.map((m) => m.name).join(', ')}`);
@@ -85,6 +84,12 @@ for (const [name, path] of Object.entries(programs)) {
     // Saved under the name it is asked for, which is what the loader searches --library-path for.
     copyFileSync(library.realPath, join(HOME, 'lib', library.name));
   }
+  return resolution;
+}
+for (const [name, path] of Object.entries(programs)) {
+  copyFileSync(path, join(HOME, 'bin', name));
+  chmodSync(join(HOME, 'bin', name), 0o755);
+  const resolution = bundleLibrariesOf(path);
   copyFileSync(resolution.interpreterRealPath, join(HOME, 'lib', basename(resolution.interpreter)));
 }
 
@@ -95,14 +100,7 @@ if (addon !== undefined) {
   step(`adding the native addon ${addon}`);
   const addonPath = join(REPO, 'packages/native', addon);
   copyFileSync(addonPath, join(CLI_DIR, addon));
-  const resolution = resolver.resolve(addonPath);
-  if (resolution.missing.length > 0)
-    throw new Error(`${addonPath}: missing ${resolution.missing.map((m) => m.name).join(', ')}`);
-  for (const library of resolution.libraries) {
-    if (!existsSync(join(HOME, 'lib', library.name))) {
-      copyFileSync(library.realPath, join(HOME, 'lib', library.name));
-    }
-  }
+  bundleLibrariesOf(addonPath);
 }
 
 step('writing dist/dit.tar');
