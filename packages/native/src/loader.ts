@@ -19,16 +19,19 @@ export interface NativeWalked {
 }
 
 /**
- * Where the addon is looked for, in order. The folder of this very module first: a single-file
- * bundle of dit (dit.tar's dit.d/cli/*.cjs) carries the `.node` file beside it. Then the package
- * folder, where `napi build --platform` writes `dit-native.<platform>.node` (this module being
- * src/loader.ts or dist/loader.js, one level below).
+ * Where the addon is looked for, in order. The folder of this very module first: a bundle of dit
+ * (dit.tar's dit.d/cli/*.cjs) carries the `.node` file beside it. Then the package folder, where
+ * `napi build --platform` writes `dit-native.<platform>.node` (this module being src/loader.ts or
+ * dist/loader.js, one level below). Worked out when the addon is first loaded, not on import: with
+ * DIT_NATIVE=0 nothing is looked up.
  */
-const ADDON_DIRS: readonly string[] = [
-  fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, ''),
-  fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''),
-  ...installedPackageDir(),
-];
+function addonDirs(): string[] {
+  return [
+    fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, ''),
+    fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''),
+    ...installedPackageDir(),
+  ];
+}
 
 /**
  * The @dit/native package as Node resolves it from here: the place to look when this module is part
@@ -62,7 +65,7 @@ export type LoadedAddon =
  * package), whatever DIT_NATIVE says. Never throws: a missing or broken build is reported with the
  * error that loading it raised.
  */
-export function loadAddon(dirs: string | readonly string[] = ADDON_DIRS): LoadedAddon {
+export function loadAddon(dirs: string | readonly string[] = addonDirs()): LoadedAddon {
   const require = createRequire(import.meta.url);
   const searched = [...new Set(typeof dirs === 'string' ? [dirs] : dirs)];
   const present = searched
