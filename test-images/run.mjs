@@ -12,7 +12,16 @@
 // once with debootstrap and `podman import`, and kept in podman's storage.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +32,13 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = join(HERE, '..');
 const TARBALL = join(REPO, 'dist', 'dit.tar');
 const BASE = 'debian:bookworm-slim';
+// Every image and intermediate layer these builds make carries this label, so that the runner can
+// find and delete the ones a later run superseded without touching anyone else's images.
+const LABEL = 'dit.test-images=1';
+// With vfs storage every layer is a full copy of the root below it, so a scenario's build chain
+// takes 1-3 GB. Below this much free space a run would fail part-way with podman's own
+// "no space left on device"; better to say so up front.
+const MIN_FREE_BYTES = 4 * 1024 ** 3;
 
 process.env.CONTAINERS_CONF ??= join(HERE, 'podman', 'containers.conf');
 process.env.CONTAINERS_STORAGE_CONF ??= join(HERE, 'podman', 'storage.conf');
@@ -51,6 +67,29 @@ function ensureBaseImage() {
   });
 }
 
+/**
+ * Deletes the images of earlier runs that this run's builds replaced: each build re-tags
+ * `dit-test/NAME` and `dit-test/NAME-build`, leaving the old images and the layers only they used
+ * (ADD dit.tar, RUN dit export: a full root copy each under vfs) untagged and childless. Left alone
+ * they filled the disk after a few dozen runs. The cached layers the current images build on (apt's
+ * install) have children and stay.
+ */
+function pruneSupersededImages() {
+  podman(['image', 'prune', '--force', '--filter', `label=${LABEL}`]);
+}
+
+/** Fails up front, naming the folder and the figures, when podman's storage is nearly full. */
+function ensureFreeSpace() {
+  const graphRoot = podman(['info', '--format', '{{.Store.GraphRoot}}']).trim();
+  const { bavail, bsize } = statfsSync(graphRoot);
+  const free = bavail * bsize;
+  if (free < MIN_FREE_BYTES) {
+    throw new Error(
+      `podman's storage ${graphRoot} has ${(free / 1024 ** 3).toFixed(1)} GiB free; the scenarios need at least ${MIN_FREE_BYTES / 1024 ** 3} GiB (vfs copies the whole root for every layer)`,
+    );
+  }
+}
+
 function imageSize(image) {
   return Number(podman(['image', 'inspect', '--format', '{{.Size}}', image]).trim());
 }
@@ -66,8 +105,9 @@ async function runScenario(name) {
     if (existsSync(prepareFile)) await (await import(prepareFile)).prepare({ context });
     const image = `localhost/dit-test/${name}`;
     // The build stage alone first (to weigh it), then the whole file, which reuses its layers.
-    podman(['build', '--network', 'host', '--target', 'build', '-t', `${image}-build`, context]);
-    podman(['build', '--network', 'host', '-t', image, context]);
+    const build = ['build', '--network', 'host', '--label', LABEL];
+    podman([...build, '--target', 'build', '-t', `${image}-build`, context]);
+    podman([...build, '-t', image, context]);
     const checkFile = join(dir, 'check.mjs');
     const output = existsSync(checkFile)
       ? await (await import(checkFile)).check({ image, podman })
@@ -237,6 +277,8 @@ async function main() {
   log('bundling dit.tar');
   execFileSync('pnpm', ['bundle'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
   ensureBaseImage();
+  pruneSupersededImages();
+  ensureFreeSpace();
 
   const results = [];
   if (wanted.length === 0) {
@@ -250,6 +292,8 @@ async function main() {
     log(`${name}: building and running`);
     const result = await runScenario(name);
     results.push(result);
+    // Now, not at the end: the peak stays at one scenario's new layers, not all seven's.
+    pruneSupersededImages();
     if (result.passed) {
       log(
         `${name}: pass (${mib(result.finalBytes).toFixed(1)} MiB, build stage ${mib(result.buildBytes).toFixed(0)} MiB, ${result.seconds.toFixed(0)} s)`,
