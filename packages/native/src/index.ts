@@ -15,11 +15,6 @@ import type { HashResult, NativeStatus, WalkResult } from './types.js';
 import { walkFilesTs } from './walk.js';
 import { nativeWalk, walkFilesNative } from './walk-files-native.js';
 
-export { describeErrno, NativeError, type NativeErrorCode } from './errors.js';
-export { type HashFilesTsOptions, hashFilesNative, hashFilesTs, READ_CHUNK_BYTES } from './hash.js';
-export type { HashedFile, HashFailure, HashResult, NativeStatus, WalkError, WalkResult } from './types.js';
-export { walkFilesTs } from './walk.js';
-export { walkFilesNative } from './walk-files-native.js';
 export {
   type DepsWalkOptions,
   depsWalkNative,
@@ -31,7 +26,12 @@ export {
   type NativeLibrary,
   type NativeResolution,
   type NativeUnsupported,
-} from './walk-native.js';
+} from './deps-walk-native.js';
+export { describeErrno, NativeError, type NativeErrorCode } from './errors.js';
+export { type HashFilesTsOptions, hashFilesNative, hashFilesTs, READ_CHUNK_BYTES } from './hash.js';
+export type { HashedFile, HashFailure, HashResult, NativeStatus, WalkError, WalkResult } from './types.js';
+export { walkFilesTs } from './walk.js';
+export { walkFilesNative } from './walk-files-native.js';
 
 let status: NativeStatus | undefined;
 

@@ -874,7 +874,7 @@ describe('garbage in', () => {
     expect(lookupLdCache(cache, 'libfoo.so.1', opts([], { legacyHwcap: 0n }))).toBeNull();
   });
 
-  it('stays fast when thousands of entries point into one long unterminated string', () => {
+  it('bounds its work when thousands of entries point into one long unterminated string', () => {
     const nlibs = 20_000;
     const stringsAt = 48 + 24 * nlibs;
     const data = new Uint8Array(stringsAt + 200_000).fill(0x61, stringsAt);
@@ -887,9 +887,12 @@ describe('garbage in', () => {
       dv.setUint32(48 + i * 24 + 4, stringsAt + i * 9, true);
       dv.setUint32(48 + i * 24 + 8, stringsAt + i * 9 + 1, true);
     }
-    const started = performance.now();
-    parseSafely(data);
-    expect(performance.now() - started).toBeLessThan(10_000);
+    // 40,000 distinct offsets, each reading up to 4 KiB before giving up on a NUL: decoded naively
+    // that is 160 MB of strings. The decoding budget stops the parse instead, which is what keeps
+    // it fast; the test checks that bound (no timing in a pass/fail test).
+    const result = parseSafely(data);
+    expect(result).toBeInstanceOf(LdCacheError);
+    expect((result as LdCacheError).message).toMatch(/more than \d+ bytes of distinct string data/);
   });
 });
 
