@@ -1,7 +1,8 @@
 /** Where the CLI writes: injectable so tests can run commands in-process and read what they print. */
 export interface Io {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  /** Text, or bytes where a file name that is not UTF-8 must come out as it is. */
+  stdout(text: string | Uint8Array): void;
+  stderr(text: string | Uint8Array): void;
 }
 
 export const processIo: Io = {

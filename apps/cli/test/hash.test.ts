@@ -3,8 +3,8 @@
  * once with the native addon and once with DIT_NATIVE=0 (the TypeScript path).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withoutRoot } from '../../../packages/native/test/helpers.js';
 import { tempDir, writeTree } from '../../../test-support/fixtures.js';
@@ -166,6 +166,62 @@ for (const variant of [
     });
   });
 }
+
+describe('dit hash on names that are not UTF-8 (the installed command)', () => {
+  // Node's child_process passes arguments as strings, so a shell makes the Latin-1 bytes (printf).
+  const built = existsSync(resolve(__dirname, '../dist/cli/main.cjs'));
+  const bin = resolve(__dirname, '../bin/dit.cjs');
+  const dir = join(T, 'latin1');
+  const bytes = (...parts: Array<string | number[]>) =>
+    Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))));
+
+  beforeAll(() => {
+    mkdirSync(bytes(dir, '/sub', [0xfe]), { recursive: true });
+    writeFileSync(bytes(dir, '/caf', [0xe9]), 'café in Latin-1\n');
+    writeFileSync(bytes(dir, '/sub', [0xfe], '/inside'), 'inside\n');
+    writeFileSync(bytes(dir, '/back\\slash', [0xff]), 'escaped, and not UTF-8\n');
+    writeFileSync(join(dir, 'plain'), 'plain\n');
+  });
+
+  /** `sh -c SCRIPT` with $D the folder and $E its Latin-1 file, raw stdout and stderr. */
+  const sh = (script: string, env: Record<string, string> = {}) =>
+    spawnSync('sh', ['-c', `E="$D/$(printf 'caf\\351')"; ${script}`], {
+      env: { ...process.env, ...env, D: dir, DIT: `"${process.execPath}" "${bin}"` },
+    });
+
+  for (const nativeSetting of ['', '0']) {
+    const env = { DIT_NATIVE: nativeSetting };
+    const label = nativeSetting === '' ? 'native addon' : 'DIT_NATIVE=0';
+
+    it.runIf(built)(`prints them byte for byte as sha256sum, typed and found in a folder (${label})`, () => {
+      const ours = sh('eval "$DIT hash \\"\\$E\\" \\"\\$D\\""', env);
+      const theirs = sh(
+        'sha256sum -- "$E"; find "$D" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum --',
+      );
+      expect(ours.stderr.toString()).toBe('');
+      expect(ours.status).toBe(0);
+      expect(ours.stdout).toEqual(theirs.stdout);
+      expect(ours.stdout.includes(bytes('/caf', [0xe9], '\n'))).toBe(true);
+      const zero = sh('eval "$DIT hash -z \\"\\$D\\""', env);
+      expect(zero.stdout).toEqual(
+        sh('find "$D" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum -z --').stdout,
+      );
+    });
+
+    it.runIf(built)(`names a missing one by its bytes, and gives its bytes in --json (${label})`, () => {
+      const missing = sh('eval "$DIT hash \\"\\$D/$(printf "gone\\\\351")\\""', env);
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toEqual(
+        bytes('dit: ', dir, '/gone', [0xe9], ': ENOENT: no such file or directory\n'),
+      );
+      const json = JSON.parse(sh('eval "$DIT hash --json \\"\\$E\\""', env).stdout.toString());
+      expect(json).toEqual([
+        { path: `${dir}/caf\uFFFD`, pathBase64: expect.any(String), sha256: expect.any(String) },
+      ]);
+      expect(Buffer.from(json[0].pathBase64, 'base64')).toEqual(bytes(dir, '/caf', [0xe9]));
+    });
+  }
+});
 
 describe('dit hash usage', () => {
   it('wants a PATH, and does not read standard input', async () => {

@@ -2,15 +2,26 @@
  * One suite, run against both implementations of `hashFiles` (the Rust addon and the TypeScript
  * path), on real files, with GNU `sha256sum` as the reference. Then the two compared with each other.
  */
+
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, linkSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
 import { sha256sum, withoutRoot } from '../test/helpers.js';
 import { hashFilesNative, hashFilesTs, READ_CHUNK_BYTES } from './hash.js';
 import { loadAddon } from './loader.js';
-import type { HashResult } from './types.js';
+import type { FilePath, HashResult } from './types.js';
 
 const temp = tempDir('dit-native-hash-');
 const T = temp.path;
@@ -71,7 +82,7 @@ const implementations = [
   { name: 'typescript', hashFiles: hashFilesTs, skip: undefined },
 ];
 
-function digests(results: HashResult[]): Array<[string, string | undefined]> {
+function digests(results: HashResult[]): Array<[FilePath, string | undefined]> {
   return results.map((result) => [result.path, result.sha256]);
 }
 
@@ -108,6 +119,19 @@ for (const { name, hashFiles, skip } of implementations) {
         { path: paths[4], code: 'EINVAL', error: 'EINVAL: invalid argument' },
         { path: ok, sha256: expected.get(ok) },
         { path: '', code: 'ENOENT', error: 'ENOENT: no such file or directory' },
+      ]);
+    });
+
+    it('takes a path as a Buffer: a name that is not UTF-8 (Latin-1), and a NUL byte in one', async () => {
+      const latin1 = Buffer.concat([Buffer.from(`${T}/caf`), Buffer.from([0xe9])]);
+      writeFileSync(latin1, 'caf\xe9\n');
+      const digest = execFileSync('sha256sum', { input: readFileSync(latin1) })
+        .toString()
+        .slice(0, 64);
+      const nul = Buffer.from('nul\0byte');
+      expect(await hashFiles([latin1, nul])).toEqual([
+        { path: latin1, sha256: digest },
+        { path: nul, code: 'EINVAL', error: 'EINVAL: invalid argument' },
       ]);
     });
 

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { describeErrno, errnoOf, NativeError } from './errors.js';
 import { addonOnce } from './loader.js';
-import type { HashResult } from './types.js';
+import type { FilePath, HashResult } from './types.js';
 
 /** Read size of the TypeScript path; the Rust side reads 256 KiB at a time too (src/lib.rs, CHUNK). */
 export const READ_CHUNK_BYTES = 256 * 1024;
@@ -9,7 +9,7 @@ export const READ_CHUNK_BYTES = 256 * 1024;
 const EINVAL = 22;
 
 /** One result, built the same way whichever implementation produced it (so results compare equal). */
-export function hashResult(path: string, digestOrErrno: string | number): HashResult {
+export function hashResult<P extends FilePath>(path: P, digestOrErrno: string | number): HashResult<P> {
   if (typeof digestOrErrno === 'string') return { path, sha256: digestOrErrno };
   const { code, error } = describeErrno(digestOrErrno);
   return { path, code, error };
@@ -20,7 +20,7 @@ export function hashResult(path: string, digestOrErrno: string | number): HashRe
  * `NativeError` (`NATIVE_UNAVAILABLE`, the load error as `cause`) when the addon cannot be loaded,
  * whatever DIT_NATIVE says: asking for this function is asking for the addon.
  */
-export async function hashFilesNative(paths: readonly string[]): Promise<HashResult[]> {
+export async function hashFilesNative<P extends FilePath>(paths: readonly P[]): Promise<HashResult<P>[]> {
   const addon = addonOnce();
   if (addon.binding === null) {
     throw new NativeError('NATIVE_UNAVAILABLE', addon.reason, { cause: addon.cause });
@@ -40,10 +40,10 @@ export interface HashFilesTsOptions {
  * libuv's pool; hashing runs on this thread, so it is bound to one core. Like the addon, paths that
  * name the same regular file (hard links, a path given twice) are read once and share the result.
  */
-export async function hashFilesTs(
-  paths: readonly string[],
+export async function hashFilesTs<P extends FilePath>(
+  paths: readonly P[],
   options: HashFilesTsOptions = {},
-): Promise<HashResult[]> {
+): Promise<HashResult<P>[]> {
   // Loaded here, not at the top: the addon needs none of them, and node:crypto alone is a noticeable
   // part of the start-up of a short `dit hash` run.
   const [{ createHash }, { open }, { availableParallelism }] = await Promise.all([
@@ -51,7 +51,7 @@ export async function hashFilesTs(
     import('node:fs/promises'),
     import('node:os'),
   ]);
-  const results: HashResult[] = new Array(paths.length);
+  const results: HashResult<P>[] = new Array(paths.length);
   const concurrency = Math.max(1, options.concurrency ?? Math.max(16, 4 * availableParallelism()));
   /** Digest (or errno) per regular file, by `dev:ino`, from the first path that opened it. */
   const byInode = new Map<string, Promise<string | number>>();
@@ -76,13 +76,13 @@ interface HashIo {
 }
 
 async function hashOne(
-  path: string,
+  path: FilePath,
   buffer: Buffer,
   byInode: Map<string, Promise<string | number>>,
   { createHash, open }: HashIo,
 ): Promise<string | number> {
   // open(2) cannot take a NUL; Node would throw ERR_INVALID_ARG_VALUE, the addon gets EINVAL.
-  if (path.includes('\0')) return EINVAL;
+  if (typeof path === 'string' ? path.includes('\0') : path.includes(0)) return EINVAL;
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'r');

@@ -11,7 +11,7 @@
 import { NativeError } from './errors.js';
 import { hashFilesNative, hashFilesTs } from './hash.js';
 import { decide } from './loader.js';
-import type { HashResult, NativeStatus, WalkResult } from './types.js';
+import type { FilePath, HashResult, NativeStatus, WalkResult } from './types.js';
 import { walkFilesTs } from './walk.js';
 import { nativeWalk, walkFilesNative } from './walk-files-native.js';
 
@@ -29,7 +29,15 @@ export {
 } from './deps-walk-native.js';
 export { describeErrno, NativeError, type NativeErrorCode } from './errors.js';
 export { type HashFilesTsOptions, hashFilesNative, hashFilesTs, READ_CHUNK_BYTES } from './hash.js';
-export type { HashedFile, HashFailure, HashResult, NativeStatus, WalkError, WalkResult } from './types.js';
+export type {
+  FilePath,
+  HashedFile,
+  HashFailure,
+  HashResult,
+  NativeStatus,
+  WalkError,
+  WalkResult,
+} from './types.js';
 export { walkFilesTs } from './walk.js';
 export { walkFilesNative } from './walk-files-native.js';
 
@@ -50,7 +58,7 @@ export function nativeStatus(): NativeStatus {
  * `{ path, code, error }` (`ENOENT: no such file or directory`, `EACCES: ...`, `EISDIR: ...`), so an
  * unreadable file fails alone. All cores with the addon; see `nativeStatus()`.
  */
-export async function hashFiles(paths: readonly string[]): Promise<HashResult[]> {
+export async function hashFiles<P extends FilePath>(paths: readonly P[]): Promise<HashResult<P>[]> {
   const current = nativeStatus();
   if (current.native) return hashFilesNative(paths);
   refuseFallback(current);
@@ -62,7 +70,7 @@ export async function hashFiles(paths: readonly string[]): Promise<HashResult[]>
  * `walkFilesTs` for the rules, which the addon's walk follows exactly. The addon when it has
  * `walkFiles` (a third of the time on `dit hash`'s benchmark), else TypeScript; see `nativeStatus()`.
  */
-export function walkFiles(paths: readonly string[]): WalkResult {
+export function walkFiles(paths: readonly FilePath[]): WalkResult {
   const current = nativeStatus();
   if (current.native) return nativeWalk() === undefined ? walkFilesTs(paths) : walkFilesNative(paths);
   refuseFallback(current);

@@ -2,20 +2,20 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NativeStatus } from './types.js';
+import type { FilePath, NativeStatus } from './types.js';
 
 /** What the Rust side (src/napi.rs) exports. */
 export interface NativeBinding {
   /** Per path, in order: 64 hex digits, or the errno (positive) that stopped it. */
-  hashFiles(paths: string[]): Promise<Array<string | number>>;
+  hashFiles(paths: FilePath[]): Promise<Array<string | number>>;
   /** `walkFiles`, the errors as `[path, errno]`. Missing from builds older than it: use TypeScript. */
-  walkFiles?(paths: string[]): NativeWalked;
+  walkFiles?(paths: FilePath[]): NativeWalked;
 }
 
 /** What the addon's `walkFiles` returns: the files, and what could not be looked at with its errno. */
 export interface NativeWalked {
-  readonly files: string[];
-  readonly errors: Array<[path: string, errno: number]>;
+  readonly files: FilePath[];
+  readonly errors: Array<[path: FilePath, errno: number]>;
 }
 
 /**

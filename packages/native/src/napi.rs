@@ -6,7 +6,10 @@
 //!
 //! Exposed to JavaScript:
 //!
-//! - `hashFiles(paths: string[]): Promise<Array<string | number>>`: for each path in order, the
+//! Paths cross as strings when they are UTF-8 and as Buffers of their bytes when not; both are
+//! accepted as input.
+//!
+//! - `hashFiles(paths: Array<string | Buffer>): Promise<Array<string | number>>`: for each path in order, the
 //!   SHA-256 as 64 lower-case hex digits, or the errno (a positive number) that stopped it. The work
 //!   runs off the JavaScript thread (`napi_create_async_work`: one libuv pool thread hands the batch
 //!   to rayon's pool and waits), so the event loop keeps turning.
@@ -15,7 +18,7 @@
 //! - `depsWalkAsync(request: string): Promise<string>`: the same walk, off the JavaScript thread like
 //!   `hashFiles`, for callers that must keep the event loop turning (a build server); it rejects with
 //!   the error `depsWalk` would throw.
-//! - `walkFiles(paths: string[]): { files: string[], errors: Array<[path: string, errno: number]> }`:
+//! - `walkFiles(paths: Array<string | Buffer>): { files, errors: Array<[path, errno: number]> }`:
 //!   the regular files below the paths, in byte order, and what could not be stat'ed or listed (see
 //!   `walk.rs`). Synchronous, like the TypeScript `walkFiles` it replaces: it takes a few
 //!   milliseconds on a warm cache (2,538 files in 384 folders), too little to be worth a round trip
@@ -124,6 +127,20 @@ extern "C" {
         result: *mut napi_value,
     ) -> napi_status;
     fn napi_create_int32(env: napi_env, value: i32, result: *mut napi_value) -> napi_status;
+    fn napi_is_buffer(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
+    fn napi_get_buffer_info(
+        env: napi_env,
+        value: napi_value,
+        data: *mut *mut c_void,
+        length: *mut usize,
+    ) -> napi_status;
+    fn napi_create_buffer_copy(
+        env: napi_env,
+        length: usize,
+        data: *const c_void,
+        result_data: *mut *mut c_void,
+        result: *mut napi_value,
+    ) -> napi_status;
     fn napi_create_object(env: napi_env, result: *mut napi_value) -> napi_status;
     fn napi_create_array_with_length(env: napi_env, length: usize, result: *mut napi_value) -> napi_status;
     fn napi_create_error(
@@ -238,15 +255,15 @@ unsafe fn string_bytes_from_js(env: napi_env, value: napi_value, what: &str) -> 
     Ok(bytes)
 }
 
-/// A JavaScript array of paths as their UTF-8 bytes (as Node's own `fs` converts paths), or a
-/// TypeError naming `function` when it is not an array of strings.
+/// A JavaScript array of paths as bytes: a string as its UTF-8 bytes (as Node's own `fs` converts
+/// paths), a Buffer as it is (a name that is not UTF-8); or a TypeError naming `function`.
 unsafe fn paths_from_js(env: napi_env, argument: Option<napi_value>, function: &str) -> Result<Vec<Vec<u8>>> {
     let mut is_array = false;
     let list = argument.unwrap_or(ptr::null_mut());
     if argument.is_none() || napi_is_array(env, list, &mut is_array) != NAPI_OK || !is_array {
         return Err(Failure(
             "ERR_INVALID_ARG_TYPE",
-            format!("{}: paths must be an array of strings", function),
+            format!("{}: paths must be an array of strings or Buffers", function),
         ));
     }
     let mut length = 0u32;
@@ -254,7 +271,7 @@ unsafe fn paths_from_js(env: napi_env, argument: Option<napi_value>, function: &
         napi_get_array_length(env, list, &mut length),
         "napi_get_array_length",
     )?;
-    let not_a_string = format!("{}: every path must be a string", function);
+    let not_a_path = format!("{}: every path must be a string or a Buffer", function);
     let mut paths = Vec::with_capacity(length as usize);
     for index in 0..length {
         let mut element = ptr::null_mut();
@@ -262,9 +279,50 @@ unsafe fn paths_from_js(env: napi_env, argument: Option<napi_value>, function: &
             napi_get_element(env, list, index, &mut element),
             "napi_get_element",
         )?;
-        paths.push(string_bytes_from_js(env, element, &not_a_string)?);
+        let mut is_buffer = false;
+        check(napi_is_buffer(env, element, &mut is_buffer), "napi_is_buffer")?;
+        if is_buffer {
+            paths.push(buffer_bytes_from_js(env, element)?);
+        } else {
+            paths.push(string_bytes_from_js(env, element, &not_a_path)?);
+        }
     }
     Ok(paths)
+}
+
+/// A copy of a Buffer's bytes (the work that uses them may outlive the JavaScript call).
+unsafe fn buffer_bytes_from_js(env: napi_env, value: napi_value) -> Result<Vec<u8>> {
+    let mut data: *mut c_void = ptr::null_mut();
+    let mut length = 0usize;
+    check(
+        napi_get_buffer_info(env, value, &mut data, &mut length),
+        "napi_get_buffer_info",
+    )?;
+    if length == 0 || data.is_null() {
+        return Ok(Vec::new());
+    }
+    Ok(std::slice::from_raw_parts(data as *const u8, length).to_vec())
+}
+
+/// A path for JavaScript: a string when its bytes are UTF-8, else a Buffer of them, so that a name
+/// in Latin-1 (say) comes back as the OS has it rather than with U+FFFD in it.
+unsafe fn js_path(env: napi_env, path: &[u8]) -> Result<napi_value> {
+    if let Ok(text) = std::str::from_utf8(path) {
+        return js_string(env, text);
+    }
+    let mut value = ptr::null_mut();
+    let mut data: *mut c_void = ptr::null_mut();
+    check(
+        napi_create_buffer_copy(
+            env,
+            path.len(),
+            path.as_ptr() as *const c_void,
+            &mut data,
+            &mut value,
+        ),
+        "napi_create_buffer_copy",
+    )?;
+    Ok(value)
 }
 
 /// A new JavaScript array of `length` elements, each made by `element` from its index.
@@ -465,7 +523,7 @@ unsafe extern "C" fn complete_async<T>(env: napi_env, status: napi_status, data:
 // -------------------------------------------------------------------------------------------------
 // hashFiles
 
-/// `hashFiles(paths: string[]): Promise<Array<string | number>>`: one pool thread hands the batch to
+/// `hashFiles(paths: Array<string | Buffer>): Promise<Array<string | number>>`: one pool thread hands the batch to
 /// rayon and waits.
 unsafe extern "C" fn hash_files_js(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, || {
@@ -532,25 +590,18 @@ unsafe fn deps_walk_to_js(env: napi_env, answer: std::result::Result<String, Str
 // -------------------------------------------------------------------------------------------------
 // walkFiles
 
-/// `walkFiles(paths: string[]): { files: string[], errors: Array<[string, number]> }`, synchronous
+/// `walkFiles(paths): { files: Array<string | Buffer>, errors: Array<[string | Buffer, number]> }`, synchronous
 /// (see the module comment); `src/walk-files-native.ts` turns the errnos into `{ code, error }`.
 unsafe extern "C" fn walk_files_js(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, || {
-        // V8 writes a lone surrogate as U+FFFD, so these are UTF-8 already: `from_utf8` only checks.
-        let paths: Vec<String> = paths_from_js(env, first_argument(env, info)?, "walkFiles")?
-            .into_iter()
-            .map(|bytes| {
-                String::from_utf8(bytes)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-            })
-            .collect();
+        let paths = paths_from_js(env, first_argument(env, info)?, "walkFiles")?;
         let walked = walk_files(&paths);
         let files = js_array(env, walked.files.len(), |index| {
-            js_string(env, &walked.files[index])
+            js_path(env, &walked.files[index])
         })?;
         let errors = js_array(env, walked.errors.len(), |index| {
             let (path, errno) = &walked.errors[index];
-            let pair = [js_string(env, path)?, js_int32(env, *errno)?];
+            let pair = [js_path(env, path)?, js_int32(env, *errno)?];
             js_array(env, 2, |index| Ok(pair[index]))
         })?;
         let mut result = ptr::null_mut();

@@ -1,18 +1,25 @@
-/** The SHA-256 of one file, or why it could not be read. Both implementations build exactly these. */
-export type HashResult = HashedFile | HashFailure;
+/**
+ * A path as the OS has it: a string when its bytes are UTF-8 (nearly always), else a Buffer of the
+ * bytes, so that a name in Latin-1 (say) is hashed and printed as it is rather than with U+FFFD in
+ * it. Node's `fs` takes either.
+ */
+export type FilePath = string | Buffer;
 
-export interface HashedFile {
+/** The SHA-256 of one file, or why it could not be read. Both implementations build exactly these. */
+export type HashResult<P extends FilePath = FilePath> = HashedFile<P> | HashFailure<P>;
+
+export interface HashedFile<P extends FilePath = FilePath> {
   /** The path as it was given. */
-  readonly path: string;
+  readonly path: P;
   /** 64 lower-case hex digits, as `sha256sum` prints them. */
   readonly sha256: string;
   readonly code?: undefined;
   readonly error?: undefined;
 }
 
-export interface HashFailure {
+export interface HashFailure<P extends FilePath = FilePath> {
   /** The path as it was given. */
-  readonly path: string;
+  readonly path: P;
   readonly sha256?: undefined;
   /** The errno name, as Node's `fs` errors carry it: `ENOENT`, `EACCES`, `EISDIR`, ... */
   readonly code: string;
@@ -20,15 +27,18 @@ export interface HashFailure {
   readonly error: string;
 }
 
-/** What `walkFiles` found: the files to hash, in order, and what could not be looked at. */
+/**
+ * What `walkFiles` found: the files to hash, in order, and what could not be looked at. A path below
+ * a folder is a string when its bytes are UTF-8 and a Buffer when not (see `FilePath`).
+ */
 export interface WalkResult {
-  readonly files: string[];
+  readonly files: FilePath[];
   readonly errors: WalkError[];
 }
 
 export interface WalkError {
   /** The path given, or the folder inside it that could not be listed. */
-  readonly path: string;
+  readonly path: FilePath;
   readonly code: string;
   readonly error: string;
 }

@@ -1,12 +1,12 @@
 import { describeErrno, NativeError } from './errors.js';
 import { addonOnce, type NativeWalked } from './loader.js';
-import type { WalkResult } from './types.js';
+import type { FilePath, WalkResult } from './types.js';
 
 /** A surrogate without its other half: Node's `fs` and the addon both read it as U+FFFD. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The addon's `walkFiles`, or undefined when it is not loaded or is an older build without it. */
-export function nativeWalk(): ((paths: string[]) => NativeWalked) | undefined {
+export function nativeWalk(): ((paths: FilePath[]) => NativeWalked) | undefined {
   const { binding } = addonOnce();
   return typeof binding?.walkFiles === 'function' ? binding.walkFiles : undefined;
 }
@@ -16,7 +16,7 @@ export function nativeWalk(): ((paths: string[]) => NativeWalked) | undefined {
  * same order, object for object. Throws `NativeError` (`NATIVE_UNAVAILABLE`) when the addon cannot
  * be loaded or does not export `walkFiles`, whatever DIT_NATIVE says.
  */
-export function walkFilesNative(paths: readonly string[]): WalkResult {
+export function walkFilesNative(paths: readonly FilePath[]): WalkResult {
   const walk = nativeWalk();
   if (walk === undefined) {
     const addon = addonOnce();
@@ -28,13 +28,16 @@ export function walkFilesNative(paths: readonly string[]): WalkResult {
       'the addon does not export walkFiles (an older build: run `pnpm --filter @dit/native build`)',
     );
   }
-  if (!paths.some((path) => LONE_SURROGATE.test(path))) return walkResult(walk([...paths]));
+  const hasLoneSurrogate = (path: FilePath) => typeof path === 'string' && LONE_SURROGATE.test(path);
+  if (!paths.some(hasLoneSurrogate)) return walkResult(walk([...paths]));
   // The addon sees a lone surrogate as U+FFFD (one UTF-16 unit for one), where the TypeScript walk
   // keeps the path as typed in what it reports: walk such paths one by one and put it back.
-  const files: string[] = [];
+  const files: FilePath[] = [];
   const errors: WalkResult['errors'] = [];
   for (const path of paths) {
-    const typed = (found: string) => path + found.slice(path.length);
+    // Below a typed path the results are strings too (its U+FFFD keeps them UTF-8).
+    const typed = (found: FilePath) =>
+      hasLoneSurrogate(path) && typeof found === 'string' ? path + found.slice(path.length) : found;
     const one = walkResult(walk([path]));
     for (const file of one.files) files.push(typed(file));
     for (const error of one.errors) errors.push({ ...error, path: typed(error.path) });

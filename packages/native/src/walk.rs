@@ -2,22 +2,21 @@
 //! their paths. It gives exactly what the TypeScript implementation (`src/walk.ts`) gives, which is
 //! the reference; the comments below say which Node behaviour each step reproduces.
 //!
-//! Paths are `String`s on both sides, because that is what Node works with: a JavaScript string
-//! reaches the file system as its UTF-8 bytes, and Node's `readdir` decodes entry names as UTF-8,
-//! lossily (each invalid sequence becomes U+FFFD). A name that is not UTF-8 therefore comes out with
-//! U+FFFD in it here too (`String::from_utf8_lossy`, which replaces the same maximal invalid
-//! subsequences V8's decoder does), and a folder with such a name is entered by that decoded path,
-//! as Node would, which normally fails with ENOENT: that is the error the TypeScript walk reports.
-//! (The other way, a JavaScript path with a lone surrogate arrives here with U+FFFD in its place, as
-//! Node's `fs` reads it too; `walk-files-native.ts` puts the path as typed back into the results.)
+//! Paths are bytes, as the OS has them: a name that is not UTF-8 is walked, listed and sorted by its
+//! own bytes (`sha256sum` and `find` see no difference either). Across Node-API a path that is UTF-8
+//! travels as a string and any other as a Buffer (src/napi.rs), the TypeScript walk's convention.
+//! (A JavaScript path with a lone surrogate arrives here with U+FFFD in its place, as Node's `fs`
+//! reads it too; `walk-files-native.ts` puts the path as typed back into the results.)
 //!
 //! One known difference, on file systems without `d_type` (DT_UNKNOWN) only: Node looks such an entry
-//! up with `lstat(path.join(dir, decodedName))`, std by the raw name in the open folder. They differ
-//! only for names that are not UTF-8, or for a folder given as `link/../dir` (`path.join` drops the
-//! `..` without following the link), which no one hashes on purpose.
+//! up with `lstat(path.join(dir, name))`, std by the name in the open folder. They differ only for a
+//! folder given as `link/../dir` (`path.join` drops the `..` without following the link), which no
+//! one hashes on purpose.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::vec;
 
 use crate::errno_of;
@@ -26,8 +25,8 @@ use crate::errno_of;
 /// was met: `(path, errno)`, the errno positive as the OS numbers it (`libc::ENOENT`, ...).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Walked {
-    pub files: Vec<String>,
-    pub errors: Vec<(String, i32)>,
+    pub files: Vec<Vec<u8>>,
+    pub errors: Vec<(Vec<u8>, i32)>,
 }
 
 /// The regular files to hash for a list of paths: each path in the order given; a folder expands to
@@ -46,16 +45,16 @@ pub struct Walked {
 /// folder) takes 4.3 ms of the walk's 5.2. A rayon task per folder brought the median of repeated
 /// walks to 4 ms, but not the first walk in a process (~8 ms either way, with the pool's start),
 /// which is the one `dit hash` makes.
-pub fn walk_files<S: AsRef<str>>(paths: &[S]) -> Walked {
+pub fn walk_files<S: AsRef<[u8]>>(paths: &[S]) -> Walked {
     let mut walked = Walked::default();
     for path in paths {
         let path = path.as_ref();
         // A path with a NUL byte fails here with EINVAL (std's InvalidInput), as Node's statSync
         // refusing it does (ERR_INVALID_ARG_VALUE, which errors.ts reads as EINVAL).
-        match fs::metadata(path) {
-            Ok(metadata) if metadata.is_dir() => walk_folder(path.to_string(), &mut walked),
-            Ok(_) => walked.files.push(path.to_string()),
-            Err(error) => walked.errors.push((path.to_string(), errno_of(&error))),
+        match fs::metadata(OsStr::from_bytes(path)) {
+            Ok(metadata) if metadata.is_dir() => walk_folder(path.to_vec(), &mut walked),
+            Ok(_) => walked.files.push(path.to_vec()),
+            Err(error) => walked.errors.push((path.to_vec(), errno_of(&error))),
         }
     }
     walked
@@ -63,36 +62,26 @@ pub fn walk_files<S: AsRef<str>>(paths: &[S]) -> Walked {
 
 /// A folder entry worth keeping: a regular file or a folder (`d_type`, or lstat when it is unknown).
 struct Entry {
-    /// The decoded name, with a '/' after a folder's: sorting these visits paths in their sorted
-    /// order (`a/x` comes after `a-b`, as '-' < '/', although `a` sorts before `a-b`).
-    key: String,
+    /// The name, with a '/' after a folder's: sorting these visits paths in their sorted order
+    /// (`a/x` comes after `a-b`, as '-' < '/', although `a` sorts before `a-b`).
+    key: Vec<u8>,
     is_dir: bool,
-    /// The name as the OS gave it, when it was not UTF-8. Only to order names that decode alike:
-    /// libuv lists a folder sorted by raw bytes (scandir with strcmp) and JavaScript's sort is stable.
-    raw: Option<Vec<u8>>,
 }
 
 impl Entry {
-    fn name(&self) -> &str {
+    fn name(&self) -> &[u8] {
         if self.is_dir {
             &self.key[..self.key.len() - 1]
         } else {
             &self.key
         }
     }
-
-    fn raw_name(&self) -> &[u8] {
-        match &self.raw {
-            Some(raw) => raw,
-            None => self.name().as_bytes(),
-        }
-    }
 }
 
 /// Walks one folder, depth first with an explicit stack (no recursion: path lengths bound the depth
 /// to about 2,000 levels, deeper than a thread's stack should be trusted with).
-fn walk_folder(root: String, walked: &mut Walked) {
-    let mut stack: Vec<(String, vec::IntoIter<Entry>)> = Vec::new();
+fn walk_folder(root: Vec<u8>, walked: &mut Walked) {
+    let mut stack: Vec<(Vec<u8>, vec::IntoIter<Entry>)> = Vec::new();
     if let Some(level) = list_folder(root, walked) {
         stack.push(level);
     }
@@ -105,9 +94,9 @@ fn walk_folder(root: String, walked: &mut Walked) {
                     continue;
                 }
                 Some(entry) => {
-                    let mut path = String::with_capacity(prefix.len() + entry.key.len());
-                    path.push_str(prefix);
-                    path.push_str(entry.name());
+                    let mut path = Vec::with_capacity(prefix.len() + entry.key.len());
+                    path.extend_from_slice(prefix);
+                    path.extend_from_slice(entry.name());
                     (path, entry.is_dir)
                 }
             },
@@ -122,16 +111,15 @@ fn walk_folder(root: String, walked: &mut Walked) {
 
 /// The prefix for a folder's entries and its regular files and folders, sorted; or None, with the
 /// error recorded against `dir`, when it cannot be listed.
-fn list_folder(dir: String, walked: &mut Walked) -> Option<(String, vec::IntoIter<Entry>)> {
+fn list_folder(dir: Vec<u8>, walked: &mut Walked) -> Option<(Vec<u8>, vec::IntoIter<Entry>)> {
     match read_folder(&dir) {
         Ok(mut entries) => {
-            entries.sort_unstable_by(|a, b| {
-                a.key
-                    .as_bytes()
-                    .cmp(b.key.as_bytes())
-                    .then_with(|| a.raw_name().cmp(b.raw_name()))
-            });
-            let prefix = if dir.ends_with('/') { dir } else { dir + "/" };
+            // Names in a folder are distinct, so keys are too: an unstable sort is exact.
+            entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+            let mut prefix = dir;
+            if prefix.last() != Some(&b'/') {
+                prefix.push(b'/');
+            }
             Some((prefix, entries.into_iter()))
         }
         Err(error) => {
@@ -143,9 +131,9 @@ fn list_folder(dir: String, walked: &mut Walked) -> Option<(String, vec::IntoIte
 
 /// A folder's regular files and folders, unsorted. Any failure fails the whole folder, as in Node,
 /// where `readdirSync` throws: opening it, reading it, or an lstat for an entry without `d_type`.
-fn read_folder(dir: &str) -> io::Result<Vec<Entry>> {
+fn read_folder(dir: &[u8]) -> io::Result<Vec<Entry>> {
     let mut entries = Vec::new();
-    for entry in fs::read_dir(dir)? {
+    for entry in fs::read_dir(OsStr::from_bytes(dir))? {
         let entry = entry?;
         // d_type from getdents64 when the file system gives it; std falls back to lstat otherwise.
         let file_type = entry.file_type()?;
@@ -153,19 +141,11 @@ fn read_folder(dir: &str) -> io::Result<Vec<Entry>> {
         if !is_dir && !file_type.is_file() {
             continue;
         }
-        let bytes = std::os::unix::ffi::OsStringExt::into_vec(entry.file_name());
-        let (mut key, raw) = match String::from_utf8(bytes) {
-            Ok(name) => (name, None),
-            // Node decodes names lossily: the same here (see the module comment).
-            Err(error) => (
-                String::from_utf8_lossy(error.as_bytes()).into_owned(),
-                Some(error.into_bytes()),
-            ),
-        };
+        let mut key = entry.file_name().into_vec();
         if is_dir {
-            key.push('/');
+            key.push(b'/');
         }
-        entries.push(Entry { key, is_dir, raw });
+        entries.push(Entry { key, is_dir });
     }
     Ok(entries)
 }
@@ -192,6 +172,26 @@ mod tests {
 
     fn text(path: &Path) -> String {
         path.to_str().unwrap().to_string()
+    }
+
+    /// What [`walk_files`] found, as strings: for trees whose names are all UTF-8.
+    #[derive(Debug, PartialEq)]
+    struct TextWalked {
+        files: Vec<String>,
+        errors: Vec<(String, i32)>,
+    }
+
+    fn walk_text<S: AsRef<[u8]>>(paths: &[S]) -> TextWalked {
+        let walked = walk_files(paths);
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+        TextWalked {
+            files: walked.files.into_iter().map(text).collect(),
+            errors: walked
+                .errors
+                .into_iter()
+                .map(|(path, errno)| (text(path), errno))
+                .collect(),
+        }
     }
 
     /// `find DIR -type f | LC_ALL=C sort`, the reference order.
@@ -222,7 +222,7 @@ mod tests {
         let fifo = std::ffi::CString::new(text(&tree.join("fifo"))).unwrap();
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
 
-        let walked = walk_files(&[text(&tree)]);
+        let walked = walk_text(&[text(&tree)]);
         assert_eq!(walked.errors, vec![]);
         assert_eq!(walked.files, find_sorted(&tree));
         let prefix = text(&tree).len() + 1;
@@ -234,7 +234,7 @@ mod tests {
 
         // Explicit paths as they are, prefixes as typed, links followed, in the order given.
         let t = text(&tree);
-        let walked = walk_files(&[
+        let walked = walk_text(&[
             format!("{}/a/", t),
             format!("{}/link-to-file", t),
             format!("{}/link-to-dir", t),
@@ -263,7 +263,7 @@ mod tests {
         let t = text(&dir);
         write(&dir.join("a/file"));
         write(&dir.join("b/file"));
-        let walked = walk_files(&[
+        let walked = walk_text(&[
             format!("{}/missing", t),
             t.clone(),
             format!("{}/a/file/below", t),
@@ -327,7 +327,7 @@ mod tests {
         write(&dir.join("open"));
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         fs::set_permissions(dir.join("closed"), fs::Permissions::from_mode(0o000)).unwrap();
-        let walked = without_root(|| walk_files(&[format!("{}/closed/inside", t), t.clone()]));
+        let walked = without_root(|| walk_text(&[format!("{}/closed/inside", t), t.clone()]));
         fs::set_permissions(dir.join("closed"), fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(walked.files, [format!("{}/open", t)]);
         assert_eq!(
@@ -341,27 +341,30 @@ mod tests {
     }
 
     #[test]
-    fn names_that_are_not_utf8_are_decoded_lossily_like_node() {
-        let dir = temp_dir("lossy");
+    fn names_that_are_not_utf8_are_kept_byte_for_byte() {
+        let dir = temp_dir("bytes");
         let t = text(&dir);
-        // Two names that decode alike keep libuv's raw byte order: the real U+FFFD (EF BF BD) comes
-        // before the lone 0xFF byte.
+        // Sorted by their bytes: the real U+FFFD (EF BF BD) before 0xFE before 0xFF; and a folder
+        // named in Latin-1 is entered by its own name.
         write(&dir.join(OsStr::from_bytes(b"\xff")));
         write(&dir.join("\u{FFFD}"));
         write(&dir.join(OsStr::from_bytes(b"z\xe2\x82")));
         fs::create_dir(dir.join(OsStr::from_bytes(b"sub\xfe"))).unwrap();
-        write(&dir.join(OsStr::from_bytes(b"sub\xfe/inside")));
-        let walked = walk_files(&[&t]);
+        write(&dir.join(OsStr::from_bytes(b"sub\xfe/caf\xe9")));
+        let inside: Vec<u8> = [t.as_bytes(), b"/sub\xfe/caf\xe9"].concat();
+        let walked = walk_files(&[t.as_bytes(), &inside[..]]);
+        let path = |name: &[u8]| [t.as_bytes(), b"/", name].concat();
         assert_eq!(
             walked.files,
             [
-                format!("{}/z\u{FFFD}", t),
-                format!("{}/\u{FFFD}", t),
-                format!("{}/\u{FFFD}", t),
+                path(b"sub\xfe/caf\xe9"),
+                path(b"z\xe2\x82"),
+                path("\u{FFFD}".as_bytes()),
+                path(b"\xff"),
+                path(b"sub\xfe/caf\xe9"),
             ]
         );
-        // The folder is entered by its decoded name, which does not exist.
-        assert_eq!(walked.errors, [(format!("{}/sub\u{FFFD}", t), libc::ENOENT)]);
+        assert_eq!(walked.errors, []);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -19,7 +19,7 @@ const temp = tempDir('dit-native-walk-');
 const T = temp.path;
 afterAll(() => temp.cleanup());
 
-/** A name that is not UTF-8, in folder `dir`: Node decodes it with U+FFFD, the addon must too. */
+/** The path of a name that is not UTF-8 in folder `dir`: a Buffer, as both walks must give it. */
 const rawName = (dir: string, ...bytes: number[]) =>
   Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(bytes)]);
 
@@ -55,9 +55,20 @@ beforeAll(() => {
 });
 
 function findSorted(dir: string): string[] {
-  const out = execFileSync('sh', ['-c', 'find "$1" -type f -print0 | LC_ALL=C sort -z', 'sh', dir]);
-  return out.toString('utf8').split('\0').filter(Boolean);
+  return findSortedBytes(dir).map((path) => path.toString('utf8'));
 }
+
+/** `find DIR -type f | LC_ALL=C sort`, each path as its bytes. */
+function findSortedBytes(dir: string): Buffer[] {
+  const out = execFileSync('sh', ['-c', 'find "$1" -type f -print0 | LC_ALL=C sort -z', 'sh', dir]);
+  const paths: Buffer[] = [];
+  for (let start = 0, end = out.indexOf(0); end !== -1; start = end + 1, end = out.indexOf(0, start)) {
+    paths.push(out.subarray(start, end));
+  }
+  return paths;
+}
+
+const bytesOf = (path: string | Buffer) => (typeof path === 'string' ? Buffer.from(path) : path);
 
 const ENOENT = { code: 'ENOENT', error: 'ENOENT: no such file or directory' };
 
@@ -138,12 +149,38 @@ for (const { name, walkFiles, skip } of implementations) {
       expect(walkFiles([])).toEqual({ files: [], errors: [] });
     });
 
-    it('decodes names that are not UTF-8 as Node does (U+FFFD), and enters such folders by that name', () => {
+    it('keeps names that are not UTF-8 as Buffers of their bytes, sorted and entered by them', () => {
       const bytes = join(T, 'bytes');
-      expect(walkFiles([bytes])).toEqual({
-        // 'r' < 's' < 'z' < EF BF BD; the two names that decode alike in raw byte order (EF < FF).
-        files: [`${bytes}/real\uFFFD/f`, `${bytes}/z\uFFFD`, `${bytes}/\uFFFD`, `${bytes}/\uFFFD`],
-        errors: [{ path: `${bytes}/sub\uFFFD`, ...ENOENT }],
+      const { files, errors } = walkFiles([bytes]);
+      expect(errors).toEqual([]);
+      // 'r' < 's' < 'z' < EF BF BD (a real U+FFFD) < FF. UTF-8 names stay strings.
+      expect(files).toEqual([
+        `${bytes}/real\uFFFD/f`,
+        Buffer.concat([rawName(bytes, 0x73, 0x75, 0x62, 0xfe), Buffer.from('/inside')]),
+        rawName(bytes, 0x7a, 0xe2, 0x82),
+        `${bytes}/\uFFFD`,
+        rawName(bytes, 0xff),
+      ]);
+      expect(files.map(bytesOf)).toEqual(findSortedBytes(bytes));
+    });
+
+    it('takes Buffers as paths (one that is UTF-8 counts as its string)', () => {
+      const bytes = join(T, 'bytes');
+      const latin1Folder = rawName(bytes, 0x73, 0x75, 0x62, 0xfe);
+      expect(
+        walkFiles([
+          rawName(bytes, 0xff),
+          Buffer.from(`${bytes}/real\uFFFD`),
+          latin1Folder,
+          rawName(bytes, 0xfe),
+        ]),
+      ).toEqual({
+        files: [
+          rawName(bytes, 0xff),
+          `${bytes}/real\uFFFD/f`,
+          Buffer.concat([latin1Folder, Buffer.from('/inside')]),
+        ],
+        errors: [{ path: rawName(bytes, 0xfe), ...ENOENT }],
       });
     });
 
@@ -180,9 +217,11 @@ describe.skipIf(addon.binding === null)('native and TypeScript agree', () => {
       '/dev/null',
     ]);
     for (const folder of system.filter((path) => existsSync(path))) {
-      expect(files.filter((path) => path.startsWith(`${folder}/`)).length).toBeGreaterThan(0);
+      expect(files.filter((path) => String(path).startsWith(`${folder}/`)).length).toBeGreaterThan(0);
     }
-    expect(files.some((path) => path.startsWith(`${link}/`))).toBe(system.some((path) => existsSync(path)));
+    expect(files.some((path) => String(path).startsWith(`${link}/`))).toBe(
+      system.some((path) => existsSync(path)),
+    );
   });
 
   it('on the test trees, as root and without it', async () => {

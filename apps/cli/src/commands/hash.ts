@@ -1,5 +1,14 @@
+import { Buffer } from 'node:buffer';
 import { parseArgs } from 'node:util';
-import { type HashedFile, hashFiles, nativeStatus, walkFiles } from '@dit/native';
+import {
+  type FilePath,
+  type HashedFile,
+  type HashResult,
+  hashFiles,
+  nativeStatus,
+  walkFiles,
+} from '@dit/native';
+import { argumentBytes } from '../argument-bytes.js';
 import { EXIT, type Io, UsageError } from '../io.js';
 
 export const hashHelp = `Usage: dit hash [options] PATH...
@@ -11,6 +20,9 @@ A folder is walked recursively: its regular files, in byte order of their paths 
 \`find DIR -type f | LC_ALL=C sort\`). Symbolic links inside folders are not followed, and they, FIFOs,
 sockets and devices are left out. A PATH named on the command line is read as it is (through a link,
 and a FIFO or device to its end), as sha256sum would.
+
+File names are bytes, as for sha256sum: a name that is not UTF-8 (Latin-1, say) is read and printed
+as it is. In --json, where text must be Unicode, such a path shows U+FFFD and pathBase64 has its bytes.
 
 Options:
   -z, --zero    end each line with NUL instead of a newline, and never escape names (sha256sum -z)
@@ -26,9 +38,10 @@ Exit status: 0 all hashed, 1 something could not be read (each named on stderr, 
 `;
 
 export async function hash(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals, tokens } = parseArgs({
     args: argv,
     allowPositionals: true,
+    tokens: true,
     options: {
       zero: { type: 'boolean', short: 'z' },
       json: { type: 'boolean' },
@@ -47,18 +60,35 @@ export async function hash(argv: string[], io: Io): Promise<number> {
   }
   if (debugEnabled('dit:native')) io.stderr(describeImplementation());
 
-  const walked = walkFiles(positionals);
+  // The PATHs as typed, bytes and all: parseArgs tells where in argv each one was.
+  const bytes = argumentBytes(argv);
+  const paths = tokens.flatMap((token) => (token.kind === 'positional' ? [bytes[token.index]!] : []));
+  const walked = walkFiles(paths);
   const results = await hashFiles(walked.files);
   const failures = [...results.filter((result) => result.error !== undefined), ...walked.errors];
 
   if (values.json) {
-    io.stdout(`${JSON.stringify([...results, ...walked.errors], null, 1)}\n`);
+    io.stdout(`${JSON.stringify([...results, ...walked.errors].map(jsonEntry), null, 1)}\n`);
   } else {
     const hashed = results.filter((result): result is HashedFile => result.sha256 !== undefined);
-    io.stdout(hashed.map((result) => checksumLine(result, values.zero)).join(''));
+    io.stdout(joinLines(hashed.map((result) => checksumLine(result, values.zero))));
   }
-  if (failures.length > 0) io.stderr(failures.map(({ path, error }) => `dit: ${path}: ${error}\n`).join(''));
+  if (failures.length > 0) {
+    io.stderr(joinLines(failures.map(({ path, error }) => joinLines(['dit: ', path, `: ${error}\n`]))));
+  }
   return failures.length > 0 ? EXIT.incomplete : EXIT.ok;
+}
+
+/** Strings joined, or bytes once any part is bytes (a name that is not UTF-8). */
+function joinLines(parts: readonly FilePath[]): string | Buffer {
+  if (parts.every((part) => typeof part === 'string')) return parts.join('');
+  return Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)));
+}
+
+/** A result for --json: a path that is bytes shows as text (U+FFFD for what is not UTF-8) and as base64. */
+function jsonEntry(entry: HashResult | { path: FilePath; code: string; error: string }) {
+  if (typeof entry.path === 'string') return entry;
+  return { ...entry, path: entry.path.toString(), pathBase64: entry.path.toString('base64') };
 }
 
 /**
@@ -67,12 +97,31 @@ export async function hash(argv: string[], io: Io): Promise<number> {
  * a backslash, which tells `sha256sum -c` to unescape it. With -z, lines end in NUL and nothing is
  * escaped.
  */
-export function checksumLine(result: Pick<HashedFile, 'path' | 'sha256'>, zero = false): string {
+export function checksumLine(result: Pick<HashedFile, 'path' | 'sha256'>, zero = false): string | Buffer {
   const { path, sha256 } = result;
+  if (typeof path !== 'string') return checksumLineBytes(path, sha256, zero);
   if (zero) return `${sha256}  ${path}\0`;
   if (!/[\\\n\r]/.test(path)) return `${sha256}  ${path}\n`;
   const escaped = path.replace(/[\\\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : '\\r'));
   return `\\${sha256}  ${escaped}\n`;
+}
+
+/** `checksumLine` for a name that is not UTF-8, byte for byte; the same escapes. */
+function checksumLineBytes(path: Buffer, sha256: string, zero: boolean): Buffer {
+  if (zero) return Buffer.concat([Buffer.from(`${sha256}  `), path, Buffer.from([0])]);
+  // Backslash, newline and carriage return, as in checksumLine.
+  const escapes: Record<number, string> = { 92: '\\\\', 10: '\\n', 13: '\\r' };
+  const parts: Buffer[] = [];
+  let start = 0;
+  path.forEach((byte, index) => {
+    const escaped = escapes[byte];
+    if (escaped === undefined) return;
+    parts.push(path.subarray(start, index), Buffer.from(escaped));
+    start = index + 1;
+  });
+  parts.push(path.subarray(start));
+  const anyEscaped = start > 0;
+  return Buffer.concat([Buffer.from(`${anyEscaped ? '\\' : ''}${sha256}  `), ...parts, Buffer.from('\n')]);
 }
 
 function describeImplementation(): string {
