@@ -1,5 +1,6 @@
 import { type Buffer, isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
+import { UsageError } from './io.js';
 
 /**
  * The command-line arguments `args` (the last ones of this process) as the OS passed them: each as
@@ -35,4 +36,23 @@ function splitAtNul(data: Buffer): Buffer[] {
     start = end + 1;
   }
   return parts;
+}
+
+/**
+ * Refuses arguments that are not UTF-8, for commands that hand them on to programs or paths through
+ * Node.js, which would pass a different name (U+FFFD in place of the bytes). Names the first one.
+ */
+export function refuseArgumentsNotUtf8(args: readonly string[], command: string): void {
+  const bytes = argumentBytes(args);
+  const index = bytes.findIndex((arg) => typeof arg !== 'string');
+  if (index === -1) return;
+  const shown = [...(bytes[index] as Buffer)]
+    .map((byte) =>
+      byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`,
+    )
+    .join('');
+  throw new UsageError(
+    `${command}: "${shown}" is not UTF-8; Node.js cannot pass it on as it is (it would name another file). ` +
+      'Rename the file, or reach it from a script.',
+  );
 }

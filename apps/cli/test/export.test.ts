@@ -1,6 +1,7 @@
 /** `dit export` end to end: what a user sees (summary, progress, errors, exit status) and the --report file. */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
 import { dit } from './run-cli.js';
@@ -99,4 +100,29 @@ describe('dit export', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('no-such-command-anywhere: command not found');
   });
+
+  it.runIf(existsSync(resolve(__dirname, '../dist/cli/main.cjs')))(
+    'refuses an argument that is not UTF-8, which Node.js could not pass on, naming its bytes',
+    () => {
+      // child_process passes arguments as strings, so a shell makes the Latin-1 byte (printf).
+      const out = join(T, 'latin1-argument');
+      const run = spawnSync(
+        'sh',
+        [
+          '-c',
+          'exec "$1" "$2" export --path "$3" -- /bin/cat "$(printf "/srv/caf\\351")"',
+          'sh',
+          process.execPath,
+          resolve(__dirname, '../bin/dit.cjs'),
+          out,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(run.status).toBe(2);
+      expect(run.stderr).toBe(
+        'dit: export: "/srv/caf\\xe9" is not UTF-8; Node.js cannot pass it on as it is (it would name another file). Rename the file, or reach it from a script.\n',
+      );
+      expect(existsSync(out)).toBe(false);
+    },
+  );
 });

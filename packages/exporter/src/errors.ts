@@ -16,6 +16,8 @@ export type ExportErrorCode =
   | 'EXPORT_TIMEOUT'
   /** Tracing is impossible here (no strace, ptrace not permitted). */
   | 'EXPORT_TRACE_UNAVAILABLE'
+  /** A file the export needs has a name that is not UTF-8, which dit cannot copy as it is. */
+  | 'EXPORT_NAME_NOT_UTF8'
   /** Copying failed part-way (disk full, permissions); the partial copy was removed. */
   | 'EXPORT_WRITE_FAILED';
 

@@ -1,5 +1,6 @@
 import type { Lookup, RootFs } from '@dit/resolver';
 import { denyReason } from './deny.js';
+import { refuseNameNotUtf8 } from './names.js';
 import type { Reason } from './types.js';
 
 export interface Selected {
@@ -33,6 +34,7 @@ export class Selection {
    */
   add(path: string, reason: Reason, options: { exact?: boolean; cwd?: string } = {}): Lookup | null {
     const lookup = this.fs.lookup(path, options.cwd ?? '/');
+    if (lookup.error !== null) refuseNameNotUtf8(this.fs, lookup.path, reason);
     const candidates = [lookup.path, ...(lookup.realPath === null ? [] : [lookup.realPath])];
     for (const candidate of candidates) {
       if (this.outside.some((dir) => candidate === dir || candidate.startsWith(`${dir}/`))) return null;

@@ -234,6 +234,30 @@ describe('bad input: a clear error and nothing exported', () => {
       /leaves the root/,
     );
   });
+  it('a file with a name that is not UTF-8, whether traced or included, named with its bytes', async () => {
+    // Outside /tmp: what a command touches there is scratch and never exported.
+    const data = mkdtempSync('/opt/dit-test-latin1-');
+    onTestFinished(() => rmSync(data, { recursive: true, force: true }));
+    writeFileSync(Buffer.concat([Buffer.from(`${data}/caf`), Buffer.from([0xe9])]), 'Latin-1\n');
+    writeFileSync(join(data, 'plain'), 'UTF-8\n');
+    const named = new RegExp(`^${data}/caf\\\\xe9 \\(used by the command\\): the name is not UTF-8`);
+    await expectExportError(
+      { path: join(T, 'bad7'), command: ['/bin/sh', '-c', `cat ${data}/caf* ${data}/plain`] },
+      'EXPORT_NAME_NOT_UTF8',
+      named,
+    );
+    await expectExportError(
+      { path: join(T, 'bad8'), binaries: ['/bin/sh'], include: [data] },
+      'EXPORT_NAME_NOT_UTF8',
+      new RegExp(`caf\\\\xe9 \\(matched by --include ${data}\\)`),
+    );
+    // A name with a real U+FFFD is UTF-8: it exports as any other.
+    rmSync(Buffer.concat([Buffer.from(`${data}/caf`), Buffer.from([0xe9])]));
+    writeFileSync(join(data, 'caf\uFFFD'), 'UTF-8 after all\n');
+    const output = join(T, 'fffd');
+    await exportImage({ path: output, binaries: ['/bin/sh'], include: [data] });
+    expect(readFileSync(join(output, data, 'caf\uFFFD'), 'utf8')).toBe('UTF-8 after all\n');
+  });
   it('a --root that is not a folder', async () => {
     await expectExportError(
       { path: join(T, 'bad6'), root: join(T, 'nowhere'), binaries: ['/bin/sh'] },

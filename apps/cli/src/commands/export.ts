@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExportError, type ExportReport, exportImage, type ProgressEvent } from '@dit/exporter';
+import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
 import { EXIT, type Io, UsageError } from '../io.js';
 
 export const exportHelp = `Usage: dit export --path DIR [options] [-- CMD [ARGS...]]
@@ -65,6 +66,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     throw new UsageError(`export: unexpected "${positionals[0]}" (the command goes after --)`);
   }
   if (values.path === undefined) throw new UsageError('export: --path DIR is required');
+  refuseArgumentsNotUtf8(argv, 'export');
   if (split >= 0 && command.length === 0) throw new UsageError('export: nothing after --');
   if (command.length === 0 && !values.binary?.length && !values.include?.length) {
     throw new UsageError(
