@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import { parseArgs } from 'node:util';
 import {
   type FilePath,
@@ -9,6 +8,7 @@ import {
   walkFiles,
 } from '@dit/native';
 import { argumentBytes } from '../argument-bytes.js';
+import { checksumLine, joinText } from '../checksum-text.js';
 import { EXIT, type Io, UsageError } from '../io.js';
 
 export const hashHelp = `Usage: dit hash [options] PATH...
@@ -71,57 +71,18 @@ export async function hash(argv: string[], io: Io): Promise<number> {
     io.stdout(`${JSON.stringify([...results, ...walked.errors].map(jsonEntry), null, 1)}\n`);
   } else {
     const hashed = results.filter((result): result is HashedFile => result.sha256 !== undefined);
-    io.stdout(joinLines(hashed.map((result) => checksumLine(result, values.zero))));
+    io.stdout(joinText(hashed.map((result) => checksumLine(result, values.zero))));
   }
   if (failures.length > 0) {
-    io.stderr(joinLines(failures.map(({ path, error }) => joinLines(['dit: ', path, `: ${error}\n`]))));
+    io.stderr(joinText(failures.map(({ path, error }) => joinText(['dit: ', path, `: ${error}\n`]))));
   }
   return failures.length > 0 ? EXIT.incomplete : EXIT.ok;
-}
-
-/** Strings joined, or bytes once any part is bytes (a name that is not UTF-8). */
-function joinLines(parts: readonly FilePath[]): string | Buffer {
-  if (parts.every((part) => typeof part === 'string')) return parts.join('');
-  return Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)));
 }
 
 /** A result for --json: a path that is bytes shows as text (U+FFFD for what is not UTF-8) and as base64. */
 function jsonEntry(entry: HashResult | { path: FilePath; code: string; error: string }) {
   if (typeof entry.path === 'string') return entry;
   return { ...entry, path: entry.path.toString(), pathBase64: entry.path.toString('base64') };
-}
-
-/**
- * One line as GNU sha256sum (coreutils 9) prints it in text mode: digest, two spaces, name. A name
- * with a backslash, newline or carriage return is escaped (`\\`, `\n`, `\r`) and the line starts with
- * a backslash, which tells `sha256sum -c` to unescape it. With -z, lines end in NUL and nothing is
- * escaped.
- */
-export function checksumLine(result: Pick<HashedFile, 'path' | 'sha256'>, zero = false): string | Buffer {
-  const { path, sha256 } = result;
-  if (typeof path !== 'string') return checksumLineBytes(path, sha256, zero);
-  if (zero) return `${sha256}  ${path}\0`;
-  if (!/[\\\n\r]/.test(path)) return `${sha256}  ${path}\n`;
-  const escaped = path.replace(/[\\\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : '\\r'));
-  return `\\${sha256}  ${escaped}\n`;
-}
-
-/** `checksumLine` for a name that is not UTF-8, byte for byte; the same escapes. */
-function checksumLineBytes(path: Buffer, sha256: string, zero: boolean): Buffer {
-  if (zero) return Buffer.concat([Buffer.from(`${sha256}  `), path, Buffer.from([0])]);
-  // Backslash, newline and carriage return, as in checksumLine.
-  const escapes: Record<number, string> = { 92: '\\\\', 10: '\\n', 13: '\\r' };
-  const parts: Buffer[] = [];
-  let start = 0;
-  path.forEach((byte, index) => {
-    const escaped = escapes[byte];
-    if (escaped === undefined) return;
-    parts.push(path.subarray(start, index), Buffer.from(escaped));
-    start = index + 1;
-  });
-  parts.push(path.subarray(start));
-  const anyEscaped = start > 0;
-  return Buffer.concat([Buffer.from(`${anyEscaped ? '\\' : ''}${sha256}  `), ...parts, Buffer.from('\n')]);
 }
 
 function describeImplementation(): string {
