@@ -208,6 +208,21 @@ describe('dit hash on names that are not UTF-8 (the installed command)', () => {
       );
     });
 
+    it.runIf(built)(`checks a list of them as sha256sum --check does (${label})`, () => {
+      const list = join(dir, '..', `latin1-${nativeSetting || 'native'}.sums`);
+      writeFileSync(
+        list,
+        sh('sha256sum -- "$E"; find "$D" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum --').stdout,
+      );
+      const ours = spawnSync(process.execPath, [bin, 'hash', '--check', list], {
+        env: { ...process.env, ...env },
+      });
+      const theirs = spawnSync('sha256sum', ['--check', list]);
+      expect(ours.status).toBe(0);
+      expect(ours.stdout).toEqual(theirs.stdout);
+      expect(ours.stdout.includes(bytes('/caf', [0xe9], ': OK\n'))).toBe(true);
+    });
+
     it.runIf(built)(`names a missing one by its bytes, and gives its bytes in --json (${label})`, () => {
       const missing = sh('eval "$DIT hash \\"\\$D/$(printf "gone\\\\351")\\""', env);
       expect(missing.status).toBe(1);

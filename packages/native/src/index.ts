@@ -27,7 +27,7 @@ export {
   type NativeResolution,
   type NativeUnsupported,
 } from './deps-walk-native.js';
-export { describeErrno, NativeError, type NativeErrorCode } from './errors.js';
+export { describeErrno, errnoOf, NativeError, type NativeErrorCode } from './errors.js';
 export { type HashFilesTsOptions, hashFilesNative, hashFilesTs, READ_CHUNK_BYTES } from './hash.js';
 export type {
   FilePath,

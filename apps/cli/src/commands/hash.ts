@@ -12,6 +12,7 @@ import { checksumLine, joinText } from '../checksum-text.js';
 import { EXIT, type Io, UsageError } from '../io.js';
 
 export const hashHelp = `Usage: dit hash [options] PATH...
+       dit hash --check [options] LIST...
 
 Print the SHA-256 of each file exactly as sha256sum does, so \`sha256sum -c\` checks the output.
 Files are hashed in parallel on all cores; lines come out in the order of the PATHs given.
@@ -24,17 +25,29 @@ and a FIFO or device to its end), as sha256sum would.
 File names are bytes, as for sha256sum: a name that is not UTF-8 (Latin-1, say) is read and printed
 as it is. In --json, where text must be Unicode, such a path shows U+FFFD and pathBase64 has its bytes.
 
+With --check, read LISTs of checksums (- for standard input) in any format sha256sum writes or
+checks (\`HEX  NAME\`, \`HEX *NAME\`, escaped names, --tag's \`SHA256 (NAME) = HEX\`), hash the
+files they name on all cores, and print \`NAME: OK\` or \`NAME: FAILED\` as \`sha256sum -c\` does.
+
 Options:
   -z, --zero    end each line with NUL instead of a newline, and never escape names (sha256sum -z)
   --json        one JSON array: { path, sha256 } per file, { path, code, error } per failure
+  -c, --check   check the files listed in each LIST
   -h, --help    show this help
+
+With --check:
+  --quiet           print nothing for a file that matches
+  --status          print nothing; the exit status tells
+  --strict          a malformed line makes the check fail
+  -w, --warn        name each malformed line on stderr
+  --ignore-missing  a listed file that does not exist is neither reported nor a failure
 
 Environment:
   DIT_NATIVE=0        use the TypeScript implementation instead of the native addon (same output)
   DEBUG=dit:native    say on stderr which implementation runs, and why the addon did not load
 
-Exit status: 0 all hashed, 1 something could not be read (each named on stderr, the rest hashed),
-2 bad usage.
+Exit status: 0 all hashed (with --check: every listed file read and matched), 1 something could
+not be read or did not match (each named, the rest still hashed), 2 bad usage.
 `;
 
 export async function hash(argv: string[], io: Io): Promise<number> {
@@ -45,6 +58,12 @@ export async function hash(argv: string[], io: Io): Promise<number> {
     options: {
       zero: { type: 'boolean', short: 'z' },
       json: { type: 'boolean' },
+      check: { type: 'boolean', short: 'c' },
+      quiet: { type: 'boolean' },
+      status: { type: 'boolean' },
+      strict: { type: 'boolean' },
+      warn: { type: 'boolean', short: 'w' },
+      'ignore-missing': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,6 +71,22 @@ export async function hash(argv: string[], io: Io): Promise<number> {
     io.stdout(hashHelp);
     return EXIT.ok;
   }
+  // The PATHs as typed, bytes and all: parseArgs tells where in argv each one was.
+  const bytes = argumentBytes(argv);
+  const paths = tokens.flatMap((token) => (token.kind === 'positional' ? [bytes[token.index]!] : []));
+  const checkOnly = (['quiet', 'status', 'strict', 'warn', 'ignore-missing'] as const).filter(
+    (name) => values[name],
+  );
+  if (values.check) {
+    if (values.zero || values.json)
+      throw new UsageError(`hash: --check does not take ${values.zero ? '-z' : '--json'}`);
+    if (paths.length === 0) throw new UsageError('hash: --check wants a LIST (- for standard input)');
+    if (debugEnabled('dit:native')) io.stderr(describeImplementation());
+    const { checkLists } = await import('./hash-check.js');
+    const ok = await checkLists(paths, { ...values, ignoreMissing: values['ignore-missing'] }, io);
+    return ok ? EXIT.ok : EXIT.incomplete;
+  }
+  if (checkOnly.length > 0) throw new UsageError(`hash: --${checkOnly[0]} is only for --check`);
   if (positionals.length === 0) throw new UsageError('hash: no PATH given (try `dit hash --help`)');
   if (positionals.includes('-')) {
     throw new UsageError(
@@ -60,9 +95,6 @@ export async function hash(argv: string[], io: Io): Promise<number> {
   }
   if (debugEnabled('dit:native')) io.stderr(describeImplementation());
 
-  // The PATHs as typed, bytes and all: parseArgs tells where in argv each one was.
-  const bytes = argumentBytes(argv);
-  const paths = tokens.flatMap((token) => (token.kind === 'positional' ? [bytes[token.index]!] : []));
   const walked = walkFiles(paths);
   const results = await hashFiles(walked.files);
   const failures = [...results.filter((result) => result.error !== undefined), ...walked.errors];
