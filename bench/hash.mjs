@@ -27,6 +27,7 @@ import {
   readdirSync,
   readSync,
   realpathSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -37,7 +38,9 @@ import { parseArgs } from 'node:util';
 import { DIT_BIN, machine, median, printTable } from './shared.mjs';
 
 const LIB_DIR = '/usr/lib/x86_64-linux-gnu';
-const ALL_TOOLS = ['dit', 'dit-ts', 'sha256sum', 'openssl', 'node'];
+// The --check pair last: their list is sha256sum's (or dit's) output from the untimed calls.
+const ALL_TOOLS = ['dit', 'dit-ts', 'sha256sum', 'openssl', 'node', 'dit-check', 'sha256sum-check'];
+const CHECK_TOOLS = ['dit-check', 'sha256sum-check'];
 const DEFAULT_ROUNDS = 5;
 /** Goals from the issue: dit hash vs sha256sum, vs its own TypeScript path, and vs the all-core limit. */
 const GOALS = { vsSha256sum: 8, vsTypeScript: 2, ofLimit: 0.7 };
@@ -73,6 +76,8 @@ export async function benchHash({
       `(${gb(distinctBytes)} GB in distinct files: the rest are hard links, which dit reads once)`,
   );
   const { chunks, argMax } = chunkForArgMax(['sha256sum', '--'], files);
+  // The checksum list the --check tools read: written from the untimed calls' output.
+  const listFile = join(os.tmpdir(), `dit-bench-hash-${process.pid}.sums`);
 
   // Warm the page cache: read every byte once.
   progress('warming the page cache ...');
@@ -113,16 +118,29 @@ export async function benchHash({
       },
     },
   };
+  runners['dit-check'] = {
+    label: 'dit hash --check --quiet',
+    command: `${dit} hash --check --quiet LIST (the ${files.length} files' checksums)`,
+    run: () => spawn(dit, ['hash', '--check', '--quiet', listFile], { ...process.env, DIT_NATIVE: '' }),
+  };
+  runners['sha256sum-check'] = {
+    label: 'sha256sum --check --quiet',
+    command: `sha256sum --check --quiet LIST (the ${files.length} files' checksums)`,
+    run: () => spawn('sha256sum', ['--check', '--quiet', listFile], process.env),
+  };
   const measured = tools.filter((tool) => tool in runners);
 
   progress('one untimed call of each tool ...');
   /** @type {Record<string, string>} */
   const outputs = {};
   for (const tool of measured) {
+    if (CHECK_TOOLS.includes(tool) && !existsSync(listFile)) {
+      writeFileSync(listFile, outputs.sha256sum ?? outputs.dit ?? runners.dit.run().stdout);
+    }
     const r = runners[tool].run();
     if (r.status !== 0)
       progress(`warning: ${runners[tool].label} exited ${r.status}: ${r.stderr.slice(0, 500)}`);
-    if (tool !== 'node') outputs[tool] = r.stdout;
+    if (tool !== 'node' && !CHECK_TOOLS.includes(tool)) outputs[tool] = r.stdout;
   }
 
   // The limit: every core hashing SHA-256 from memory, measured in every round too, so that it meets
@@ -189,6 +207,7 @@ export async function benchHash({
     ditOfLimit: ratio(speed('dit'), limitGbPerSecond),
     typeScriptVsSha256sum: ratio(speed('dit-ts'), speed('sha256sum')),
     ditNetOfStartupOfLimit: ratio(ditNetOfStartupGbPerSecond, limitGbPerSecond),
+    ditCheckVsSha256sumCheck: ratio(speed('dit-check'), speed('sha256sum-check')),
   };
   const goals = {
     vsSha256sum: {
@@ -244,6 +263,7 @@ export async function benchHash({
     writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
     progress(`wrote ${out}`);
   }
+  rmSync(listFile, { force: true });
   return { result, partial };
 }
 
@@ -382,6 +402,8 @@ function printResults(results, limit, ratios, goals, outputsIdentical, ditNet, p
     console.log(
       `dit hash of the limit:    ${(100 * ratios.ditOfLimit).toFixed(0)}% (goal ${100 * goals.ofLimit.goal}%: ${verdict(goals.ofLimit)})`,
     );
+  if (ratios.ditCheckVsSha256sumCheck !== null)
+    console.log(`dit hash --check vs sha256sum --check: ${ratios.ditCheckVsSha256sumCheck.toFixed(2)}x`);
   const different = Object.entries(outputsIdentical).filter(([, same]) => !same);
   if (different.length > 0)
     progress(`warning: output differs from the reference: ${different.map(([t]) => t).join(', ')}`);
