@@ -54,27 +54,35 @@ async function checkList(list: FilePath, options: CheckOptions, io: Io): Promise
   for (const entry of entries) if (entry.path === '-') byLine.set(entry, await hashStandardInput());
 
   const counts = { malformed: 0, unreadable: 0, mismatched: 0, matched: 0 };
+  // Standard output in one write per run of lines, flushed before anything goes to standard error, so
+  // that the two still interleave as sha256sum's do on a terminal.
+  let pending: FilePath[] = [];
+  const flush = () => {
+    if (pending.length > 0) io.stdout(joinText(pending));
+    pending = [];
+  };
+  const warn = (parts: FilePath[]) => {
+    flush();
+    io.stderr(joinText(parts));
+  };
   const out = (name: FilePath, verdict: string) => {
     if (options.status) return;
     // Only a newline forces escaping here (one line per file for whoever reads the output).
     const hasNewline = typeof name === 'string' ? name.includes('\n') : name.includes(0x0a);
-    const shown = hasNewline ? escapedName(name).text : name;
-    io.stdout(joinText([hasNewline ? '\\' : '', shown, `: ${verdict}\n`]));
+    pending.push(hasNewline ? '\\' : '', hasNewline ? escapedName(name).text : name, `: ${verdict}\n`);
   };
   for (const line of lines) {
     if (line.kind === 'malformed') {
       counts.malformed++;
       if (options.warn)
-        io.stderr(
-          joinText(['dit: ', listName, `: ${line.line}: improperly formatted SHA256 checksum line\n`]),
-        );
+        warn(['dit: ', listName, `: ${line.line}: improperly formatted SHA256 checksum line\n`]);
       continue;
     }
     const result = byLine.get(line)!;
     if (result.sha256 === undefined) {
       if (options.ignoreMissing && result.code === 'ENOENT') continue;
       counts.unreadable++;
-      io.stderr(joinText(['dit: ', line.path, `: ${result.error}\n`]));
+      warn(['dit: ', line.path, `: ${result.error}\n`]);
       out(line.path, 'FAILED open or read');
     } else if (result.sha256 !== line.sha256) {
       counts.mismatched++;
@@ -86,9 +94,10 @@ async function checkList(list: FilePath, options: CheckOptions, io: Io): Promise
   }
 
   if (entries.length === 0) {
-    io.stderr(joinText(['dit: ', listName, ': no properly formatted checksum lines found\n']));
+    warn(['dit: ', listName, ': no properly formatted checksum lines found\n']);
     return false;
   }
+  flush();
   if (!options.status) {
     const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
     const warnings = [
@@ -99,10 +108,8 @@ async function checkList(list: FilePath, options: CheckOptions, io: Io): Promise
       counts.mismatched > 0 &&
         `${counts.mismatched} computed ${plural(counts.mismatched, 'checksum', 'checksums')} did NOT match`,
     ].filter((warning): warning is string => typeof warning === 'string');
-    for (const warning of warnings) io.stderr(`dit: WARNING: ${warning}\n`);
-    if (options.ignoreMissing && counts.matched === 0) {
-      io.stderr(joinText(['dit: ', listName, ': no file was verified\n']));
-    }
+    for (const warning of warnings) warn([`dit: WARNING: ${warning}\n`]);
+    if (options.ignoreMissing && counts.matched === 0) warn(['dit: ', listName, ': no file was verified\n']);
   }
   return (
     counts.matched > 0 &&
