@@ -115,6 +115,44 @@ describe('exports that run', () => {
     expect(lstatSync(join(output, 'bin')).isSymbolicLink()).toBe(true); // /bin -> usr/bin kept as a link
   });
 
+  it('the dist-info of an imported Python package, which importlib.metadata reads', async () => {
+    // A package of our own in a site-packages folder (not under /tmp, which is scratch); a second
+    // package is not imported, and its metadata must stay out.
+    const app = mkdtempSync('/opt/dit-test-');
+    onTestFinished(() => rmSync(app, { recursive: true, force: true }));
+    const site = join(app, 'site-packages');
+    const pkg = (name: string, version: string) => {
+      mkdirSync(join(site, name), { recursive: true });
+      writeFileSync(join(site, name, '__init__.py'), `VALUE = ${JSON.stringify(name)}\n`);
+      const info = join(site, `${name}-${version}.dist-info`);
+      mkdirSync(info);
+      writeFileSync(join(info, 'METADATA'), `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`);
+      // RECORD as pip writes it: path,hash,size; one entry written with a "./" that must be normalised.
+      writeFileSync(
+        join(info, 'RECORD'),
+        `./${name}/__init__.py,,\n${name}-${version}.dist-info/METADATA,,\n${name}-${version}.dist-info/RECORD,,\n`,
+      );
+    };
+    pkg('ditprobe', '1.2.3');
+    pkg('unused', '9.9');
+    // The check imports ditprobe but reads only other's metadata (which loads the modules that
+    // reading needs): ditprobe's dist-info can come only from the rule.
+    pkg('other', '0.1');
+    const argv = ['/usr/bin/python3', '-c', 'import ditprobe, importlib.metadata as m; m.version("other")'];
+    const { output, report } = await exportCase('dist-info', argv, { env: { PYTHONPATH: site } });
+    expectVerified(report);
+    const version = [
+      '/usr/bin/python3',
+      '-c',
+      'import importlib.metadata as m; print(m.version("ditprobe"))',
+    ];
+    const run = await inExport(output, version, { PYTHONPATH: site });
+    expect(run.text, run.stderr.toString()).toBe('1.2.3\n');
+    const exported = new Set(report.entries.map((entry) => entry.path));
+    expect(exported.has(join(site, 'ditprobe-1.2.3.dist-info/METADATA'))).toBe(true);
+    expect(exported.has(join(site, 'unused-9.9.dist-info/METADATA'))).toBe(false);
+  });
+
   it('getent passwd root, with the NSS setup', async () => {
     const argv = ['/usr/bin/getent', 'passwd', 'root'];
     const { output, report } = await exportCase('getent', argv);
