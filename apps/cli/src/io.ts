@@ -10,6 +10,21 @@ export const processIo: Io = {
   stderr: (text) => process.stderr.write(text),
 };
 
+/**
+ * When the reader of dit's output goes away (`dit hash DIR | head -1`), the next write fails with
+ * EPIPE. A C program dies of SIGPIPE there, silently, and its shell sees status 141 (128 + 13);
+ * Node ignores SIGPIPE and throws an unhandled 'error' event instead, stack trace and all. This makes
+ * dit do what the C tools do. Other write errors still surface.
+ */
+export function exitQuietlyWhenTheReaderGoes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(141);
+      throw error;
+    });
+  }
+}
+
 /** Exit statuses shared by every command. */
 export const EXIT = {
   ok: 0,

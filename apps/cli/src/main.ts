@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EXIT, type Io, processIo, UsageError } from './io.js';
+import { EXIT, exitQuietlyWhenTheReaderGoes, type Io, processIo, UsageError } from './io.js';
 
 const help = `dit, the Docker Image Toolkit: turn a fat container image into a minimal one.
 
@@ -37,6 +37,7 @@ const commands: Record<string, () => Promise<Command>> = {
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit status. Only this layer prints. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  if (io === processIo) exitQuietlyWhenTheReaderGoes();
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     const topic = name === 'help' && rest[0] !== undefined ? await commands[rest[0]]?.() : undefined;

@@ -3,7 +3,7 @@
  * once with the native addon and once with DIT_NATIVE=0 (the TypeScript path).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withoutRoot } from '../../../packages/native/test/helpers.js';
@@ -236,6 +236,27 @@ describe('dit hash on names that are not UTF-8 (the installed command)', () => {
       expect(Buffer.from(json[0].pathBase64, 'base64')).toEqual(bytes(dir, '/caf', [0xe9]));
     });
   }
+});
+
+describe('dit hash when its reader goes away (the installed command)', () => {
+  const built = existsSync(resolve(__dirname, '../dist/cli/main.cjs'));
+  it.runIf(built && existsSync('/usr/share/zoneinfo'))(
+    'exits quietly with 141, as a C program dying of SIGPIPE does, instead of an EPIPE stack trace',
+    () => {
+      // Far more than a pipe holds (64 KiB), so a write fails once head has gone. $PIPESTATUS is the
+      // status of the pipeline's first command.
+      const script = '"$@" /usr/share/zoneinfo 2>"$STDERR" | head -c 1 >/dev/null; echo "$PIPESTATUS"';
+      const stderrFile = join(T, 'epipe-stderr.txt');
+      const run = (...command: string[]) =>
+        execFileSync('bash', ['-c', script, 'bash', ...command], {
+          encoding: 'utf8',
+          env: { ...process.env, STDERR: stderrFile },
+        }).trim();
+      expect(run('yes')).toBe('141'); // a C program killed by SIGPIPE, for reference
+      expect(run(process.execPath, resolve(__dirname, '../bin/dit.cjs'), 'hash')).toBe('141');
+      expect(readFileSync(stderrFile, 'utf8')).toBe('');
+    },
+  );
 });
 
 describe('dit hash usage', () => {
