@@ -1,5 +1,5 @@
 /** `dit export` end to end: what a user sees (summary, progress, errors, exit status) and the --report file. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,66 @@ describe('dit export', () => {
         'dit: export: "/srv/caf\\xe9" is not UTF-8; Node.js cannot pass it on as it is (it would name another file). Rename the file, or reach it from a script.\n',
       );
       expect(existsSync(out)).toBe(false);
+    },
+  );
+
+  /** Runs the installed `dit ARGS`, sends it `signal` once its stderr shows `when`; its end. */
+  function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals) {
+    return new Promise<{ status: number | null; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [resolve(__dirname, '../bin/dit.cjs'), ...args]);
+      let stderr = '';
+      let sent = false;
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (!sent && when.test(stderr)) {
+          sent = true;
+          // Give the command a moment to be running, then stop dit alone (not its process group).
+          setTimeout(() => child.kill(signal), 1000);
+        }
+      });
+      child.on('close', (status) => done({ status, stderr }));
+    });
+  }
+  const running = (marker: string) => spawnSync('pgrep', ['-f', marker], { encoding: 'utf8' }).stdout.trim();
+
+  it.runIf(existsSync(resolve(__dirname, '../dist/cli/main.cjs')))(
+    'SIGTERM while tracing: the command and its children are killed, nothing is exported, exit 143',
+    async () => {
+      const out = join(T, 'interrupted-trace');
+      const { status, stderr } = await interrupt(
+        ['export', '--path', out, '--', '/bin/sh', '-c', 'sleep 617 & sleep 618'],
+        /dit: tracing/,
+        'SIGTERM',
+      );
+      expect(stderr).toContain(
+        'dit: export: stopped by SIGTERM; the command and what it started were killed, nothing was exported\n',
+      );
+      expect(status).toBe(143);
+      expect(running('sleep 61[78]')).toBe('');
+      expect(existsSync(out)).toBe(false);
+    },
+  );
+
+  it.runIf(existsSync(resolve(__dirname, '../dist/cli/main.cjs')))(
+    'SIGINT while verifying: the run inside the export is killed, the export stays, exit 130',
+    async () => {
+      // On the host the flag exists and the check ends at once; inside the export it spins.
+      const flag = join(T, 'flag-619');
+      writeFileSync(flag, '');
+      const out = join(T, 'interrupted-verify');
+      const script = `test -e ${flag} || while :; do :; done # 619`;
+      const { status, stderr } = await interrupt(
+        ['export', '--path', out, '--', '/bin/sh', '-c', script],
+        /dit: copied/, // verification starts right after the copy (and reports when it has run)
+        'SIGINT',
+      );
+      expect(stderr).toContain(
+        `stopped by SIGINT; the command and what it started were killed, ${out} holds the export`,
+      );
+      expect(status).toBe(130);
+      expect(running('# 619')).toBe('');
+      expect(existsSync(join(out, 'bin'))).toBe(true);
+      expect(existsSync(join(out, 'proc'))).toBe(false); // the verification's mount points are gone
     },
   );
 });

@@ -41,6 +41,7 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
 
   // Check the output before the (possibly long) trace, so a refusal costs nothing.
   checkOutput(output, options.force ?? false);
+  options.signal?.throwIfAborted();
 
   for (const binary of options.binaries ?? []) {
     const found = findOnPath(fs, binary, searchPath, cwd);
@@ -67,7 +68,13 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
     if (fs.lookup(cwd).type === 'directory')
       selection.add(cwd, { kind: 'runtime-data', why: 'the working directory of the command' });
     options.onProgress?.({ stage: 'trace', command });
-    traced = await traceCommand(command, { rootDir, cwd, env, timeoutMs: options.timeoutMs });
+    traced = await traceCommand(command, {
+      rootDir,
+      cwd,
+      env,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
     for (const path of traced.paths) {
       // /tmp and /var/tmp are scratch: what the check left there is not part of the application.
       if (!path.ok || isScratch(path.path)) continue;
@@ -86,6 +93,8 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
   await applyExcludes(selection, options.exclude ?? []);
   warnings.push(...closure.warnings);
 
+  // The last moment at which stopping leaves nothing behind: the copy is renamed into place at its end.
+  options.signal?.throwIfAborted();
   const materialized = materialize({
     fs,
     entries: [...selection.values()],
@@ -113,6 +122,7 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
       expectedExitCode: traced?.exitCode ?? 0,
       usedPaths: traced?.paths.filter((path) => path.ok).map((path) => path.path),
       onIsolation: (isolation) => options.onProgress?.({ stage: 'verify', isolation }),
+      signal: options.signal,
     });
   }
 
@@ -154,7 +164,13 @@ function checkRoot(root: string): void {
 
 async function traceCommand(
   command: string[],
-  options: { rootDir: string; cwd: string; env: Record<string, string | undefined>; timeoutMs?: number },
+  options: {
+    rootDir: string;
+    cwd: string;
+    env: Record<string, string | undefined>;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<TraceReport> {
   let report: TraceReport;
   try {
@@ -164,6 +180,7 @@ async function traceCommand(
       timeoutMs: options.timeoutMs,
       root: options.rootDir === '/' ? undefined : options.rootDir,
       stdio: 'inherit',
+      signal: options.signal,
     });
   } catch (error) {
     if (error instanceof TraceError) {

@@ -44,7 +44,7 @@ const MOUNT_POINTS = ['proc', 'dev', 'tmp'];
 export async function runIsolated(
   root: string,
   command: readonly string[],
-  options: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number },
+  options: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<IsolatedRun> {
   const created = MOUNT_POINTS.filter((name) => !existsSync(join(root, name)));
   for (const name of created) mkdirSync(join(root, name));
@@ -72,6 +72,7 @@ export async function runIsolated(
       ],
       options,
     );
+    options.signal?.throwIfAborted();
     if (!namespaced.setupFailed) return { ...namespaced.result, isolation: 'namespaces', note: null };
     // Inside a container build step new namespaces are usually refused, but chroot is allowed, and
     // so is mknod of the harmless devices: the run gets a /dev with null, zero, random and friends.
@@ -80,6 +81,7 @@ export async function runIsolated(
       ['unshare', `--root=${root}`, `--wd=${options.cwd}`, '--', ...command],
       options,
     );
+    options.signal?.throwIfAborted();
     if (!chrooted.setupFailed)
       return {
         ...chrooted.result,
@@ -138,7 +140,7 @@ interface RawRun {
 
 function run(
   argv: string[],
-  options: { env: Record<string, string | undefined>; timeoutMs?: number },
+  options: { env: Record<string, string | undefined>; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<RawRun> {
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), {
@@ -151,19 +153,25 @@ function run(
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     let timedOut = false;
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
     const timer =
       options.timeoutMs === undefined
         ? null
         : setTimeout(() => {
             timedOut = true;
-            try {
-              process.kill(-child.pid!, 'SIGKILL');
-            } catch {
-              // already gone
-            }
+            killGroup();
           }, options.timeoutMs);
+    // unshare --kill-child takes the namespace's processes with it; the caller checks the signal.
+    options.signal?.addEventListener('abort', killGroup, { once: true });
     const finish = (exitCode: number | null, signal: string | null, spawnError?: Error) => {
       if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', killGroup);
       const err = Buffer.concat(stderr);
       const text = err.toString('utf8');
       // unshare reports its own failures as "unshare: ..." and exits 1 before the command runs.

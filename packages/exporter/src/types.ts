@@ -33,6 +33,13 @@ export interface ExportOptions {
   readonly dedupe?: boolean;
   /** Progress for long work; libraries never print, callers may. */
   readonly onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Stops the export when aborted (Ctrl-C in the CLI): the traced or verified command and everything
+   * it started are killed, and `exportImage` rejects with the signal's reason. Before the copy is
+   * renamed into place nothing is left at `path`; once it is, the export stays, complete but not
+   * (or not fully) verified.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export type ProgressEvent =

@@ -16,6 +16,8 @@ export interface VerifyOptions {
   readonly onIsolation?: (isolation: Isolation) => void;
   /** Paths the traced run used successfully: any of them absent from the export is a suspect. */
   readonly usedPaths?: readonly string[];
+  /** Kills the runs when aborted; verifyExport then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -28,6 +30,7 @@ export async function verifyExport(options: VerifyOptions): Promise<Verification
     env: options.env,
     cwd: options.cwd,
     timeoutMs: options.timeoutMs,
+    signal: options.signal,
   });
   if (run.isolation !== null) options.onIsolation?.(run.isolation);
   const base = {
@@ -65,8 +68,10 @@ async function findMissing(options: VerifyOptions): Promise<string[]> {
       env: options.env,
       timeoutMs: options.timeoutMs,
       stdio: 'pipe',
+      signal: options.signal,
     });
   } catch {
+    if (options.signal?.aborted) throw options.signal.reason;
     return []; // the diagnosis is a courtesy; the failure itself is already established
   }
   const missing = new Set<string>();

@@ -253,6 +253,16 @@ describe('bad input: a clear error and nothing exported', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(spawnSync('pgrep', ['-f', 'sleep 600']).status).toBe(1);
   });
+  it('an abort while tracing: the command tree killed, nothing exported, the reason rejected', async () => {
+    const path = join(T, 'aborted');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('stopped by the caller')), 1000);
+    await expect(
+      exportImage({ path, command: ['/bin/sh', '-c', 'sleep 621 & sleep 622'], signal: controller.signal }),
+    ).rejects.toThrow('stopped by the caller');
+    expect(existsSync(path)).toBe(false);
+    expect(spawnSync('pgrep', ['-f', 'sleep 62[12]']).status).toBe(1);
+  });
   it('a non-empty --path', async () => {
     const path = join(T, 'bad4');
     mkdirSync(path);

@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ExportError, type ExportReport, exportImage, type ProgressEvent } from '@dit/exporter';
 import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
@@ -30,7 +32,8 @@ Options:
   -h, --help             show this help
 
 Exit status: 0 exported (and verified), 1 the export does not run CMD (missing paths listed),
-2 bad input (nothing is exported).
+2 bad input (nothing is exported), 130/143 stopped by SIGINT/SIGTERM (CMD and what it started are
+killed; nothing is left at DIR unless the export was complete, and then it stays unverified).
 `;
 
 export async function exportCommand(argv: string[], io: Io): Promise<number> {
@@ -98,6 +101,12 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     }
   };
 
+  // SIGINT (Ctrl-C) or SIGTERM stops the export cleanly: the command under trace or verification and
+  // everything it started are killed, and nothing half-written is left. A second signal is not
+  // caught (`once`), so it ends dit at once.
+  const interruption = new AbortController();
+  const interrupt = (signal: NodeJS.Signals) => interruption.abort(new Interrupted(signal));
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
   let report: ExportReport;
   try {
     report = await exportImage({
@@ -115,13 +124,26 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       tar: values.tar,
       dedupe: values.dedupe,
       onProgress: progress,
+      signal: interruption.signal,
     });
   } catch (error) {
     if (error instanceof ExportError) {
       io.stderr(`dit: export: ${error.message}\n`);
       return error.code === 'EXPORT_WRITE_FAILED' ? EXIT.incomplete : EXIT.usage;
     }
+    if (error instanceof Interrupted) {
+      const left = existsSync(resolve(values.path))
+        ? `${values.path} holds the export, not (fully) verified`
+        : 'nothing was exported';
+      io.stderr(
+        `dit: export: stopped by ${error.signal}; the command and what it started were killed, ${left}\n`,
+      );
+      // The shell's convention for a death by signal: 128 + its number.
+      return 128 + osConstants.signals[error.signal];
+    }
     throw error;
+  } finally {
+    process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
   }
 
   if (values.report !== undefined) writeFileSync(values.report, `${JSON.stringify(report, null, 1)}\n`);
@@ -161,4 +183,11 @@ function formatSize(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Why an export stopped early: dit itself was sent SIGINT or SIGTERM. */
+class Interrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`stopped by ${signal}`);
+  }
 }
