@@ -112,6 +112,7 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
 
   let verification: ExportReport['verification'] = null;
   if (command !== null && options.verify !== false) {
+    options.onProgress?.({ stage: 'verifying' });
     verification = await verifyExport({
       output,
       fs,

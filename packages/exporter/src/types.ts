@@ -47,6 +47,9 @@ export type ProgressEvent =
   | { readonly stage: 'resolve'; readonly files: number }
   | { readonly stage: 'copy'; readonly done: number; readonly total: number }
   | { readonly stage: 'hash'; readonly files: number }
+  /** The check is about to run inside the export (it may take as long as it took when traced). */
+  | { readonly stage: 'verifying' }
+  /** The check has run inside the export, isolated this way. */
   | { readonly stage: 'verify'; readonly isolation: Isolation };
 
 /** Why a path is in the export: every entry has at least one. */

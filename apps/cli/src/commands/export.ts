@@ -95,8 +95,9 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       case 'copy':
         if (event.done === event.total) io.stderr(`dit: copied ${event.total} files\n`);
         break;
-      case 'verify':
-        io.stderr(`dit: verifying inside the export (${event.isolation})\n`);
+      case 'verifying':
+        // How it was isolated comes in the summary line, once the check has run.
+        io.stderr('dit: verifying inside the export\n');
         break;
     }
   };
