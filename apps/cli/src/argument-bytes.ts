@@ -1,5 +1,6 @@
 import { type Buffer, isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
+import { printableBytes } from '@dit/native';
 import { UsageError } from './io.js';
 
 /**
@@ -46,11 +47,7 @@ export function refuseArgumentsNotUtf8(args: readonly string[], command: string)
   const bytes = argumentBytes(args);
   const index = bytes.findIndex((arg) => typeof arg !== 'string');
   if (index === -1) return;
-  const shown = [...(bytes[index] as Buffer)]
-    .map((byte) =>
-      byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`,
-    )
-    .join('');
+  const shown = printableBytes(bytes[index] as Buffer);
   throw new UsageError(
     `${command}: "${shown}" is not UTF-8; Node.js cannot pass it on as it is (it would name another file). ` +
       'Rename the file, or reach it from a script.',

@@ -1,6 +1,7 @@
 import { type Buffer, isUtf8 } from 'node:buffer';
 import { readdirSync } from 'node:fs';
 import { posix } from 'node:path';
+import { printableBytes } from '@dit/native';
 import type { RootFs } from '@dit/resolver';
 import { ExportError } from './errors.js';
 import type { Reason } from './types.js';
@@ -28,7 +29,7 @@ export function refuseNameNotUtf8(fs: RootFs, path: string, reason: Reason): voi
   }
   const raw = names.find((name) => !isUtf8(name) && name.toString() === parts[at]);
   if (raw === undefined) return;
-  const shown = posix.join(parent, escapeBytes(raw), ...parts.slice(at + 1));
+  const shown = posix.join(parent, printableBytes(raw), ...parts.slice(at + 1));
   const source =
     reason.kind === 'traced'
       ? 'used by the command'
@@ -40,13 +41,4 @@ export function refuseNameNotUtf8(fs: RootFs, path: string, reason: Reason): voi
     `${shown} (${source}): the name is not UTF-8, which dit export does not handle yet; rename it. ` +
       'Nothing was exported.',
   );
-}
-
-/** A name with every byte that is not printable ASCII as `\xNN`, as strace and the shell show it. */
-function escapeBytes(name: Buffer): string {
-  return [...name]
-    .map((byte) =>
-      byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`,
-    )
-    .join('');
 }

@@ -28,6 +28,7 @@ export {
   type NativeUnsupported,
 } from './deps-walk-native.js';
 export { describeErrno, errnoOf, NativeError, type NativeErrorCode } from './errors.js';
+export { printableBytes } from './file-path.js';
 export { type HashFilesTsOptions, hashFilesNative, hashFilesTs, READ_CHUNK_BYTES } from './hash.js';
 export type {
   FilePath,
