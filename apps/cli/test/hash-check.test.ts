@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tempDir, writeTree } from '../../../test-support/fixtures.js';
 import type { Io } from '../src/io.js';
+import { ditHash } from './run-cli.js';
 
 const temp = tempDir('dit-cli-check-');
 const T = temp.path;
@@ -72,16 +73,8 @@ for (const variant of [
   { name: 'DIT_NATIVE=0', DIT_NATIVE: '0' },
 ]) {
   describe(`dit hash --check (${variant.name})`, () => {
-    async function dit(...argv: string[]) {
-      vi.stubEnv('DIT_NATIVE', variant.DIT_NATIVE);
-      vi.resetModules();
-      const { hash } = await import('../src/commands/hash.js');
-      let stdout = '';
-      let stderr = '';
-      const io: Io = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) };
-      const status = await hash(argv, io);
-      return { status, stdout, stderr };
-    }
+    /** `dit hash ARGS` in-process, with this variant's DIT_NATIVE. */
+    const dit = (...argv: string[]) => ditHash(variant.DIT_NATIVE, ...argv);
 
     const optionSets = [[], ['--quiet'], ['--status'], ['--strict'], ['--warn'], ['--ignore-missing']];
     it('prints what sha256sum --check prints, exits as it does, and warns as it does', async () => {

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { withoutRoot } from '../../../packages/native/test/helpers.js';
 import { tempDir, writeTree } from '../../../test-support/fixtures.js';
 import type { Io } from '../src/io.js';
+import { ditHash } from './run-cli.js';
 
 const temp = tempDir('dit-cli-hash-');
 const T = temp.path;
@@ -77,17 +78,8 @@ for (const variant of [
   { name: 'DIT_NATIVE=0', DIT_NATIVE: '0' },
 ]) {
   describe(`dit hash (${variant.name})`, () => {
-    /** Runs `dit hash ARGS` in-process with a fresh @dit/native, so DIT_NATIVE takes effect. */
-    async function dit(...argv: string[]) {
-      vi.stubEnv('DIT_NATIVE', variant.DIT_NATIVE);
-      vi.resetModules();
-      const { hash } = await import('../src/commands/hash.js');
-      let stdout = '';
-      let stderr = '';
-      const io: Io = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) };
-      const status = await hash(argv, io);
-      return { status, stdout, stderr };
-    }
+    /** `dit hash ARGS` in-process, with this variant's DIT_NATIVE. */
+    const dit = (...argv: string[]) => ditHash(variant.DIT_NATIVE, ...argv);
 
     it('prints exactly what sha256sum prints, in the order given, escaped names included', async () => {
       const { status, stdout, stderr } = await dit(...named);
