@@ -2,7 +2,7 @@
  * Builders for loader fixtures: shared libraries and programs compiled by the real gcc or musl-gcc,
  * linked against stand-ins in `<dir>/link` so that the runtime layout can differ from the link-time one.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile, programSource, sharedLibrarySource } from './fixtures.js';
 
@@ -173,6 +173,26 @@ export function glibcLayouts(dir: string) {
     /** miss/: a program needing libnothere.so.1, which exists nowhere. */
     missing(): string {
       return program(join(dir, 'miss/main'), ['libnothere.so.1']);
+    },
+
+    /**
+     * `root`: a merged-/usr root laid out as Debian's, with the host's own libc and loader (the
+     * loader's /usr/lib64 link absolute, as Debian ships it, so it must be followed inside the root),
+     * /usr/bin/prog needing libcached.so from /opt/extra, which only etc/ld.so.conf names (so only a
+     * cache written by `ldconfig -r` finds it), and usr/lib/x86_64-linux-gnu/libescape.so, a link to a
+     * host file that leads nowhere inside the root. No cache yet: the caller writes the one it tests.
+     */
+    foreignRoot(root: string): void {
+      for (const folder of ['usr/lib/x86_64-linux-gnu', 'usr/lib64', 'usr/bin', 'etc'])
+        mkdirSync(join(root, folder), { recursive: true });
+      for (const name of ['lib', 'lib64', 'bin']) symlinkSync(`usr/${name}`, join(root, name));
+      for (const name of ['libc.so.6', 'ld-linux-x86-64.so.2'])
+        copyFileSync(join('/lib/x86_64-linux-gnu', name), join(root, 'usr/lib/x86_64-linux-gnu', name));
+      symlinkSync('/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', join(root, 'usr/lib64/ld-linux-x86-64.so.2'));
+      lib(join(root, 'opt/extra'), 'cached');
+      symlinkSync('/usr/lib/x86_64-linux-gnu/libz.so.1', join(root, 'usr/lib/x86_64-linux-gnu/libescape.so'));
+      writeFileSync(join(root, 'etc/ld.so.conf'), '/opt/extra\n');
+      program(join(root, 'usr/bin/prog'), ['libcached.so']);
     },
   };
 }

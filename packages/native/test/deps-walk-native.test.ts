@@ -5,7 +5,7 @@
  * errors, the same choice of implementation, and the event loop turning meanwhile.
  */
 
-import { copyFileSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listElfCorpus } from '../../../test-support/corpus.mjs';
@@ -194,7 +194,7 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
   const T = temp.path;
   afterAll(() => temp.cleanup());
 
-  const { lib, program, linkStub } = libraryFixtures(T);
+  const { linkStub } = libraryFixtures(T);
   const layouts = glibcLayouts(T);
 
   /** The native walk agrees with the TypeScript resolver, and the asynchronous one with it. */
@@ -262,20 +262,7 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
   for (const format of ['new', 'compat', 'old'] as const) {
     it(`a foreign root with an ld.so.cache in the ${format} format`, async () => {
       const R = join(T, `root-${format}`);
-      mkdirSync(join(R, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
-      mkdirSync(join(R, 'usr/lib64'), { recursive: true });
-      mkdirSync(join(R, 'usr/bin'), { recursive: true });
-      mkdirSync(join(R, 'etc'), { recursive: true });
-      symlinkSync('usr/lib', join(R, 'lib'));
-      symlinkSync('usr/lib64', join(R, 'lib64'));
-      symlinkSync('usr/bin', join(R, 'bin'));
-      for (const name of ['libc.so.6', 'ld-linux-x86-64.so.2'])
-        copyFileSync(join('/lib/x86_64-linux-gnu', name), join(R, 'usr/lib/x86_64-linux-gnu', name));
-      symlinkSync('/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', join(R, 'usr/lib64/ld-linux-x86-64.so.2'));
-      lib(join(R, 'opt/extra'), 'cached');
-      symlinkSync('/usr/lib/x86_64-linux-gnu/libz.so.1', join(R, 'usr/lib/x86_64-linux-gnu/libescape.so'));
-      writeFileSync(join(R, 'etc/ld.so.conf'), '/opt/extra\n');
-      program(join(R, 'usr/bin/prog'), ['libcached.so']);
+      layouts.foreignRoot(R);
       run('/sbin/ldconfig', ['-r', R, '-c', format]);
       const [withCache] = await same(['/usr/bin/prog', '/bin/prog', '/usr/bin/missing'], { root: R });
       expect(withCache && 'libraries' in withCache && withCache.libraries.map((l) => l.path)).toContain(

@@ -3,7 +3,7 @@
  * real loader (glibc's ld.so in trace mode, musl's `--list`), and where the loader cannot run for
  * the case (another CPU level, a foreign root's cache formats) by the rule itself.
  */
-import { copyFileSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createResolver,
@@ -176,25 +176,9 @@ describe('glibc search rules, judged by ld.so', () => {
 
 describe('a foreign root', () => {
   const R = join(T, 'root');
-  const hostLibDir = '/lib/x86_64-linux-gnu';
   beforeAll(() => {
-    // A merged-/usr root with the same layout as Debian's, built from the host's own libc.
-    mkdirSync(join(R, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
-    mkdirSync(join(R, 'usr/lib64'), { recursive: true });
-    mkdirSync(join(R, 'usr/bin'), { recursive: true });
-    mkdirSync(join(R, 'etc'), { recursive: true });
-    symlinkSync('usr/lib', join(R, 'lib'));
-    symlinkSync('usr/lib64', join(R, 'lib64'));
-    symlinkSync('usr/bin', join(R, 'bin'));
-    for (const name of ['libc.so.6', 'ld-linux-x86-64.so.2'])
-      copyFileSync(join(hostLibDir, name), join(R, 'usr/lib/x86_64-linux-gnu', name));
-    // An absolute symlink, as Debian ships it: it must be followed inside the root.
-    symlinkSync('/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', join(R, 'usr/lib64/ld-linux-x86-64.so.2'));
-    lib(join(R, 'opt/extra'), 'cached');
-    // A link that points at a host file: inside the root it leads nowhere.
-    symlinkSync('/usr/lib/x86_64-linux-gnu/libz.so.1', join(R, 'usr/lib/x86_64-linux-gnu/libescape.so'));
-    writeFileSync(join(R, 'etc/ld.so.conf'), '/opt/extra\n');
-    program(join(R, 'usr/bin/prog'), ['libcached.so']);
+    layouts.foreignRoot(R);
+    // A program needing libfoo.so, which the root lacks: it must come out missing, not found on the host.
     compile('int main(void){return 0;}', join(R, 'usr/bin/escape'), {
       flags: [`-L${T}/link`, '-Wl,--no-as-needed', `-l:libfoo.so`, '-Wl,--as-needed'],
     });
