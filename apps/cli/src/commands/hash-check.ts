@@ -48,9 +48,10 @@ async function checkList(list: FilePath, options: CheckOptions, io: Io): Promise
   }
   const lines = parseChecksumList(data, { fromStdin });
   const entries = lines.filter((line): line is ChecksumListLine & { kind: 'entry' } => line.kind === 'entry');
-  const results = await hashFiles(entries.map((entry) => entry.path));
-  const byLine = new Map(entries.map((entry, index) => [entry, results[index]!]));
   // A listed `-` is standard input, as for sha256sum (a list read from standard input cannot have one).
+  const files = entries.filter((entry) => entry.path !== '-');
+  const results = await hashFiles(files.map((entry) => entry.path));
+  const byLine = new Map<ChecksumListLine, HashResult>(files.map((entry, index) => [entry, results[index]!]));
   for (const entry of entries) if (entry.path === '-') byLine.set(entry, await hashStandardInput());
 
   const counts = { malformed: 0, unreadable: 0, mismatched: 0, matched: 0 };
