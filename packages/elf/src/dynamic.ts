@@ -1,14 +1,23 @@
+import { isUtf8 } from 'node:buffer';
 import { DT, DYN_SIZE, MAX_STRING, PT } from './constants.js';
 import { ElfError } from './errors.js';
 import type { ByteSource } from './source.js';
-import type { DynamicDependency, DynamicSection, ElfHeader, ProgramHeader } from './types.js';
+import type { ByteString, DynamicDependency, DynamicSection, ElfHeader, ProgramHeader } from './types.js';
 
 /** Most dynamic sections hold a few dozen entries; thousands mean garbage (and a slow read). */
 const MAX_DYNAMIC_ENTRIES = 1 << 16;
+/** Entries are read this many at a time until DT_NULL: one read for nearly every file. */
+const ENTRIES_PER_READ = 64;
 
 /**
- * Decodes PT_DYNAMIC. DT_STRTAB is a virtual address: we map it through the PT_LOAD segments, as
- * the loader does, because section headers may be stripped. Only the strings we need are read.
+ * Decodes PT_DYNAMIC where the loaders read it: at its p_vaddr in the mapped image (glibc's l_ld,
+ * musl's dynv), entry after entry until DT_NULL. The bytes come from the PT_LOAD segment that maps
+ * that address: its file-backed part, and past that zeros (the kernel and ld.so zero the rest of a
+ * segment), which read as DT_NULL. PT_DYNAMIC's own p_offset, p_filesz and p_memsz bound nothing the
+ * loaders read; only a p_filesz of 0 matters, to glibc (`segmentHasFileData`).
+ *
+ * DT_STRTAB is a virtual address too, mapped the same way, because section headers may be stripped.
+ * Only the strings we need are read.
  */
 export function readDynamic(
   source: ByteSource,
@@ -17,39 +26,19 @@ export function readDynamic(
 ): DynamicSection | null {
   const segment = programs.find((program) => program.type === PT.DYNAMIC);
   if (segment === undefined) return null;
-  const entrySize = DYN_SIZE[header.class];
-  const count = Math.min(Math.floor(segment.filesz / entrySize), MAX_DYNAMIC_ENTRIES);
-  const bytes = source.read(segment.offset, count * entrySize, 'the dynamic section (PT_DYNAMIC)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const little = header.byteOrder === 'little';
-  const wide = header.class === 64;
+  const entries = readEntries(source, header, programs, segment.vaddr);
 
   // Offsets of strings in DT_STRTAB, collected first because DT_STRTAB may come after DT_NEEDED.
-  const dependencyOffsets: { kind: DynamicDependency['kind']; offset: number }[] = [];
-  let soname: number | null = null;
-  let rpath: number | null = null;
-  let runpath: number | null = null;
-  let strtab: number | null = null;
-  let strsz: number | null = null;
+  const dependencyOffsets: { kind: DynamicDependency['kind']; offset: bigint }[] = [];
+  let soname: bigint | null = null;
+  let rpath: bigint | null = null;
+  let runpath: bigint | null = null;
+  let strtab: bigint | null = null;
+  let strsz: bigint | null = null;
   let flags = 0;
   let flags1 = 0;
 
-  for (let i = 0; i < count; i++) {
-    const at = i * entrySize;
-    let tag: number;
-    let value: number;
-    if (wide) {
-      // Tags we know fit in 32 bits; a non-zero high half means some other (OS- or CPU-specific) tag.
-      const tagHigh = view.getUint32(little ? at + 4 : at, little);
-      tag = tagHigh === 0 ? view.getUint32(little ? at : at + 4, little) : -1;
-      const low = view.getUint32(little ? at + 8 : at + 12, little);
-      const high = view.getUint32(little ? at + 12 : at + 8, little);
-      value = high * 0x1_0000_0000 + low;
-    } else {
-      tag = view.getUint32(at, little);
-      value = view.getUint32(at + 4, little);
-    }
-    if (tag === DT.NULL) break;
+  for (const { tag, value } of entries) {
     switch (tag) {
       case DT.NEEDED:
         dependencyOffsets.push({ kind: 'needed', offset: value });
@@ -76,17 +65,18 @@ export function readDynamic(
       case DT.STRSZ:
         strsz = value;
         break;
+      // The flag bits the loaders test all sit in the low 32 bits.
       case DT.FLAGS:
-        flags = value;
+        flags = Number(BigInt.asUintN(32, value));
         break;
       case DT.FLAGS_1:
-        flags1 = value;
+        flags1 = Number(BigInt.asUintN(32, value));
         break;
     }
   }
 
   const needsStrings = dependencyOffsets.length > 0 || soname !== null || rpath !== null || runpath !== null;
-  let readString = (_offset: number, _what: string): string => '';
+  let readString = (_offset: bigint, _what: string): ByteString => '';
   if (needsStrings) {
     if (strtab === null) {
       throw new ElfError(
@@ -96,7 +86,7 @@ export function readDynamic(
       );
     }
     const strtabOffset = addressToOffset(source, programs, strtab);
-    const tableSize = strsz ?? source.size - strtabOffset;
+    const tableSize = strsz ?? BigInt(source.size) - strtabOffset;
     readString = (offset, what) => readTableString(source, strtabOffset, tableSize, offset, what);
   }
 
@@ -112,11 +102,68 @@ export function readDynamic(
     runpath: runpath === null ? null : readString(runpath, 'DT_RUNPATH string'),
     flags,
     flags1,
+    segmentHasFileData: segment.filesz !== 0n,
   };
 }
 
-/** Maps a virtual address to a file offset through the PT_LOAD segment that contains it. */
-function addressToOffset(source: ByteSource, programs: readonly ProgramHeader[], address: number): number {
+interface Entry {
+  /** d_tag; -1 for a 64-bit tag beyond 32 bits (no tag we know is). */
+  readonly tag: number;
+  readonly value: bigint;
+}
+
+/** The entries before DT_NULL, read from the image at `address` (see readDynamic). */
+function readEntries(
+  source: ByteSource,
+  header: ElfHeader,
+  programs: readonly ProgramHeader[],
+  address: bigint,
+): Entry[] {
+  const load = programs.find(
+    (program) =>
+      program.type === PT.LOAD && address >= program.vaddr && address < program.vaddr + program.memsz,
+  );
+  if (load === undefined) {
+    throw new ElfError(
+      'ELF_CORRUPT',
+      source.path,
+      `PT_DYNAMIC address 0x${address.toString(16)} is not inside any PT_LOAD segment (the loader would read unmapped memory)`,
+    );
+  }
+  const entrySize = DYN_SIZE[header.class];
+  const into = address - load.vaddr;
+  // Bytes of the segment's file-backed part from the address on; the zeros after them end the list.
+  const backed = load.filesz > into ? load.filesz - into : 0n;
+  const available = Math.min(Number(backed / BigInt(entrySize)), MAX_DYNAMIC_ENTRIES);
+  const little = header.byteOrder === 'little';
+  const wide = header.class === 64;
+  const entries: Entry[] = [];
+  for (let first = 0; first < available; first += ENTRIES_PER_READ) {
+    const count = Math.min(ENTRIES_PER_READ, available - first);
+    const bytes = source.read(
+      load.offset + into + BigInt(first * entrySize),
+      count * entrySize,
+      'the dynamic section (PT_DYNAMIC)',
+    );
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < count; i++) {
+      const at = i * entrySize;
+      let entry: Entry;
+      if (wide) {
+        const tag = view.getBigUint64(at, little);
+        entry = { tag: tag >> 32n === 0n ? Number(tag) : -1, value: view.getBigUint64(at + 8, little) };
+      } else {
+        entry = { tag: view.getUint32(at, little), value: BigInt(view.getUint32(at + 4, little)) };
+      }
+      if (entry.tag === DT.NULL) return entries;
+      entries.push(entry);
+    }
+  }
+  return entries;
+}
+
+/** Maps a virtual address to a file offset through the PT_LOAD segment whose file bytes hold it. */
+function addressToOffset(source: ByteSource, programs: readonly ProgramHeader[], address: bigint): bigint {
   for (const program of programs) {
     if (program.type !== PT.LOAD) continue;
     if (address >= program.vaddr && address < program.vaddr + program.filesz) {
@@ -130,15 +177,13 @@ function addressToOffset(source: ByteSource, programs: readonly ProgramHeader[],
   );
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
 function readTableString(
   source: ByteSource,
-  tableOffset: number,
-  tableSize: number,
-  offset: number,
+  tableOffset: bigint,
+  tableSize: bigint,
+  offset: bigint,
   what: string,
-): string {
+): ByteString {
   if (offset >= tableSize) {
     throw new ElfError(
       'ELF_CORRUPT',
@@ -146,8 +191,16 @@ function readTableString(
       `${what} offset ${offset} is outside the string table (${tableSize} bytes)`,
     );
   }
-  const limit = Math.min(tableSize - offset, MAX_STRING);
-  const start = tableOffset + offset;
+  const limit = Number(tableSize - offset < BigInt(MAX_STRING) ? tableSize - offset : BigInt(MAX_STRING));
+  const exactStart = tableOffset + offset;
+  if (exactStart < 0n || exactStart >= BigInt(source.size)) {
+    throw new ElfError(
+      'ELF_CORRUPT',
+      source.path,
+      `${what} at string table offset ${offset} runs past the end of the file`,
+    );
+  }
+  const start = Number(exactStart);
   // Most names are short: one small read usually finds the NUL.
   let chunk = source.readUpTo(start, Math.min(limit, 256));
   let end = chunk.indexOf(0);
@@ -160,5 +213,7 @@ function readTableString(
       chunk.length < limit ? 'runs past the end of the file' : `is not NUL-terminated within ${limit} bytes`;
     throw new ElfError('ELF_CORRUPT', source.path, `${what} at string table offset ${offset} ${reason}`);
   }
-  return decoder.decode(chunk.subarray(0, end));
+  const bytes = chunk.subarray(0, end);
+  // A name that is not UTF-8 stays bytes: the loader opens exactly these.
+  return isUtf8(bytes) ? Buffer.from(bytes).toString('utf8') : Buffer.from(bytes);
 }

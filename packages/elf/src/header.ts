@@ -1,19 +1,21 @@
-/// <reference path="./elfy.d.ts" />
-import elfy, { type ElfyHeader } from 'elfy';
-import { EHDR_SIZE, ELF_MAGIC, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB } from './constants.js';
+import {
+  EHDR_SIZE,
+  ELF_MAGIC,
+  ELFCLASS32,
+  ELFCLASS64,
+  ELFDATA2LSB,
+  ELFDATA2MSB,
+  PHDR_SIZE,
+} from './constants.js';
 import { ElfError } from './errors.js';
 import type { ByteSource } from './source.js';
 import type { ElfHeader, ProgramHeader } from './types.js';
-
-/** p_type numbers for elfy's names (elfy hands back names, we keep numbers). */
-const PROGRAM_TYPE_NUMBER = new Map<string, number>(
-  Object.entries(elfy.constants.entryType).map(([number, name]) => [name, Number(number)]),
-);
 
 /**
  * Reads and checks e_ident and the file header. Only what makes the file undecodable is an error
  * here (no magic, unknown class or byte order, too short); fields a loader would refuse (OSABI,
  * version, padding) are returned for the caller to judge, because loaders differ in what they refuse.
+ * Offsets and addresses are read as bigint: an ELF64 field holds 64 bits, more than a number keeps.
  */
 export function readHeaders(source: ByteSource): { header: ElfHeader; programs: ProgramHeader[] } {
   const ident = source.readUpTo(0, 16);
@@ -40,12 +42,8 @@ export function readHeaders(source: ByteSource): { header: ElfHeader; programs: 
     );
   }
   const raw = source.read(0, EHDR_SIZE[elfClass], 'the ELF file header');
-  // elfy decodes the header's geometry; it mislabels the e_ident bytes (OSABI is byte 7), which we
-  // read ourselves, and names the numeric fields, which we also read ourselves as numbers.
-  const parser = new elfy.Parser();
-  const geometry = parser.parseHeader(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const little = byteOrder === 'little';
+  const fields = new Fields(raw, byteOrder === 'little', elfClass === 64);
+  // e_phoff and the fields after it sit 12 bytes further on in ELF64 (e_entry and e_phoff are wider).
   const header: ElfHeader = {
     class: elfClass,
     byteOrder,
@@ -53,26 +51,42 @@ export function readHeaders(source: ByteSource): { header: ElfHeader; programs: 
     osabi: ident[7]!,
     abiVersion: ident[8]!,
     identPaddingIsZero: ident.subarray(9, 16).every((byte) => byte === 0),
-    type: view.getUint16(16, little),
-    machine: view.getUint16(18, little),
-    version: view.getUint32(20, little),
-    flags: geometry.flags,
-    phoff: geometry.phoff,
-    phentsize: geometry.phentsize,
-    phnum: geometry.phnum,
+    type: fields.u16(16),
+    machine: fields.u16(18),
+    version: fields.u32(20),
+    phoff: fields.word(elfClass === 64 ? 32 : 28),
+    flags: fields.u32(elfClass === 64 ? 48 : 36),
+    phentsize: fields.u16(elfClass === 64 ? 54 : 42),
+    phnum: fields.u16(elfClass === 64 ? 56 : 44),
   };
-  return { header, programs: readProgramHeaders(source, header, parser, geometry) };
+  return { header, programs: readProgramHeaders(source, header) };
 }
 
-/** Program headers, decoded by elfy from just the bytes of the table (elfy wants the whole file otherwise). */
-function readProgramHeaders(
-  source: ByteSource,
-  header: ElfHeader,
-  parser: InstanceType<typeof elfy.Parser>,
-  geometry: ElfyHeader,
-): ProgramHeader[] {
-  if (header.phnum === 0 || header.phoff === 0) return [];
-  const expected = header.class === 64 ? 56 : 32;
+/** Fixed-width fields of one table entry, in the file's byte order; `word` is ELF's address size. */
+class Fields {
+  private readonly view: DataView;
+  constructor(
+    bytes: Uint8Array,
+    private readonly little: boolean,
+    private readonly wide: boolean,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  u16(at: number): number {
+    return this.view.getUint16(at, this.little);
+  }
+  u32(at: number): number {
+    return this.view.getUint32(at, this.little);
+  }
+  word(at: number): bigint {
+    return this.wide ? this.view.getBigUint64(at, this.little) : BigInt(this.view.getUint32(at, this.little));
+  }
+}
+
+/** The program header table: p_type and the four fields the loaders use, each exact. */
+function readProgramHeaders(source: ByteSource, header: ElfHeader): ProgramHeader[] {
+  if (header.phnum === 0 || header.phoff === 0n) return [];
+  const expected = PHDR_SIZE[header.class];
   if (header.phentsize !== expected) {
     throw new ElfError(
       'ELF_CORRUPT',
@@ -80,24 +94,33 @@ function readProgramHeaders(
       `program header entry size is ${header.phentsize}, expected ${expected} for ELF${header.class}`,
     );
   }
-  const table = source.read(header.phoff, header.phnum * header.phentsize, 'the program header table');
-  // elfy reads the table at `phoff` of the buffer it is given and treats phoff 0 as "no table", so
-  // we hand it the table behind a small gap instead of the whole file.
-  const GAP = 8;
-  const padded = Buffer.alloc(GAP + table.length); // elfy reads through Buffer methods
-  padded.set(table, GAP);
-  return parser.parsePrograms(padded, { ...geometry, phoff: GAP }).map((program, index) => {
-    for (const field of ['offset', 'vaddr', 'filesz', 'memsz'] as const) {
-      if (!Number.isSafeInteger(program[field])) {
-        throw new ElfError('ELF_CORRUPT', source.path, `program header ${index} has an impossible ${field}`);
-      }
-    }
-    return {
-      type: program.type === undefined ? -1 : (PROGRAM_TYPE_NUMBER.get(program.type) ?? -1),
-      offset: program.offset,
-      vaddr: program.vaddr,
-      filesz: program.filesz,
-      memsz: program.memsz,
-    };
-  });
+  const table = source.read(header.phoff, header.phnum * expected, 'the program header table');
+  const wide = header.class === 64;
+  const programs: ProgramHeader[] = [];
+  for (let index = 0; index < header.phnum; index++) {
+    const entry = new Fields(
+      table.subarray(index * expected, (index + 1) * expected),
+      header.byteOrder === 'little',
+      wide,
+    );
+    // ELF64 puts p_flags second; ELF32 puts it after p_memsz.
+    programs.push(
+      wide
+        ? {
+            type: entry.u32(0),
+            offset: entry.word(8),
+            vaddr: entry.word(16),
+            filesz: entry.word(32),
+            memsz: entry.word(40),
+          }
+        : {
+            type: entry.u32(0),
+            offset: entry.word(4),
+            vaddr: entry.word(8),
+            filesz: entry.word(16),
+            memsz: entry.word(20),
+          },
+    );
+  }
+  return programs;
 }

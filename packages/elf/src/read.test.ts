@@ -224,15 +224,59 @@ describe('bad input: a typed error naming the file, never a crash or a hang', ()
     expect(errors).toBeGreaterThan(0);
   });
 
-  it('a dynamic section pointing outside the file is named as such', () => {
+  it('PT_DYNAMIC is read at its p_vaddr, as the loaders read it: its p_offset bounds nothing', () => {
     const data = Buffer.from(buildElf({ class: 64, byteOrder: 'little', machine: 62, needed: ['liba.so'] }));
-    // Program header 1 is PT_DYNAMIC: push its offset past the end of the file.
-    data.writeBigUInt64LE(10_000_000n, 64 + 56 + 8);
-    expectElfError(() => parseElf(data, 'far.so'), 'ELF_TRUNCATED', 'far.so');
+    // Program header 1 is PT_DYNAMIC: its p_offset far past the end of the file, p_filesz 0.
+    data.writeBigUInt64LE(0x7fff_ffff_ffff_ff00n, 64 + 56 + 8);
+    data.writeBigUInt64LE(0n, 64 + 56 + 32);
+    const elf = parseElf(data, 'moved.so');
+    expect(elf.dynamic?.needed).toEqual(['liba.so']);
+    expect(elf.dynamic?.segmentHasFileData).toBe(false);
+  });
+
+  it('a dynamic section the loader could not read is named as such', () => {
+    const nowhere = Buffer.from(
+      buildElf({ class: 64, byteOrder: 'little', machine: 62, needed: ['liba.so'] }),
+    );
+    nowhere.writeBigUInt64LE(0x7fff_ffff_0000_0000n, 64 + 56 + 16); // PT_DYNAMIC p_vaddr: no PT_LOAD maps it
+    expectElfError(() => parseElf(nowhere, 'nowhere.so'), 'ELF_CORRUPT', 'nowhere.so');
+    const cut = Buffer.from(buildElf({ class: 64, byteOrder: 'little', machine: 62, needed: ['liba.so'] }));
+    // PT_LOAD (program header 0) claims file bytes far past the end, with PT_DYNAMIC moved there.
+    cut.writeBigUInt64LE(0x7fff_ffff_ffff_0000n, 64 + 32);
+    cut.writeBigUInt64LE(0x7fff_ffff_ffff_0000n, 64 + 40);
+    cut.writeBigUInt64LE(0x400000n + 0x7fff_ffff_fff0_0000n, 64 + 56 + 16);
+    expectElfError(() => parseElf(cut, 'cut.so'), 'ELF_TRUNCATED', 'cut.so');
     const strtab = Buffer.from(
       buildElf({ class: 64, byteOrder: 'little', machine: 62, needed: ['liba.so'], baseAddress: 0x1000 }),
     );
-    strtab.writeBigUInt64LE(0x999999n, 64 + 16); // PT_LOAD (program header 0) vaddr moved: DT_STRTAB maps nowhere
+    // PT_LOAD moved away: neither PT_DYNAMIC nor DT_STRTAB is mapped anywhere.
+    strtab.writeBigUInt64LE(0x999999n, 64 + 16);
     expectElfError(() => parseElf(strtab, 'nowhere.so'), 'ELF_CORRUPT', 'nowhere.so');
+  });
+
+  it('64-bit offsets are exact in messages: 2^63 + 1 is not 9223372036854776000', () => {
+    const data = Buffer.from(buildElf({ class: 64, byteOrder: 'little', machine: 62, needed: ['liba.so'] }));
+    data.writeBigUInt64LE(2n ** 63n + 1n, 32); // e_phoff
+    expectElfError(() => parseElf(data, 'phoff.so'), 'ELF_TRUNCATED', 'phoff.so');
+    expect(() => parseElf(data, 'phoff.so')).toThrow(/at offset 9223372036854775809 /);
+    const needed = Buffer.from(
+      buildElf({ class: 64, byteOrder: 'little', machine: 62, needed: ['liba.so'] }),
+    );
+    const elf = parseElf(needed);
+    expect(elf.dynamic?.needed).toEqual(['liba.so']);
+    // The DT_NEEDED entry is the first of the dynamic section: its value becomes 2^63 + 3.
+    const dynamicOffset = Number(needed.readBigUInt64LE(64 + 56 + 8));
+    needed.writeBigUInt64LE(2n ** 63n + 3n, dynamicOffset + 8);
+    expect(() => parseElf(needed, 'needed.so')).toThrow(
+      /DT_NEEDED string offset 9223372036854775811 is outside the string table/,
+    );
+  });
+
+  it('a DT_NEEDED name that is not UTF-8 keeps its bytes', () => {
+    const data = Buffer.from(buildElf({ class: 64, byteOrder: 'little', machine: 62, needed: ['libXb.so'] }));
+    data[data.indexOf('libXb.so') + 3] = 0xe9; // Latin-1 e-acute
+    const name = parseElf(data).dynamic?.needed[0];
+    expect(Buffer.isBuffer(name)).toBe(true);
+    expect(name).toEqual(Buffer.from('lib\xe9b.so', 'latin1'));
   });
 });

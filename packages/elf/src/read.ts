@@ -7,15 +7,24 @@ import type { DynamicSection, ElfFile, ElfHeader, ElfKind } from './types.js';
 
 /**
  * Reads an ELF file's header, PT_INTERP and dynamic section with a few small reads (never the whole
- * file). Throws {@link ElfError} for anything that is not a well-formed ELF file.
+ * file). Throws {@link ElfError} for anything that is not a well-formed ELF file. A path that is
+ * not UTF-8 is given as its bytes (a Buffer); messages then show it decoded.
  */
-export function readElfSync(path: string): ElfFile {
-  return FileSource.with(path, (source) => readFrom(source));
+export function readElfSync(path: string | Buffer): ElfFile {
+  return FileSource.with(textOf(path), (source) => readFrom(source), path);
 }
 
 /** Reads only e_ident and the file header: enough to judge class, machine and ABI. */
-export function readElfHeaderSync(path: string): { header: ElfHeader; size: number } {
-  return FileSource.with(path, (source) => ({ header: readHeaders(source).header, size: source.size }));
+export function readElfHeaderSync(path: string | Buffer): { header: ElfHeader; size: number } {
+  return FileSource.with(
+    textOf(path),
+    (source) => ({ header: readHeaders(source).header, size: source.size }),
+    path,
+  );
+}
+
+function textOf(path: string | Buffer): string {
+  return typeof path === 'string' ? path : path.toString('utf8');
 }
 
 /** The same as {@link readElfSync} for bytes already in memory; `path` is only used in errors. */

@@ -9,29 +9,42 @@ import { ElfError } from './errors.js';
 export interface ByteSource {
   readonly path: string;
   readonly size: number;
-  /** Exactly `length` bytes at `offset`; throws ELF_TRUNCATED naming `what` if the file is shorter. */
-  read(offset: number, length: number, what: string): Uint8Array;
+  /**
+   * Exactly `length` bytes at `offset` (exact 64-bit values welcome); throws ELF_TRUNCATED naming
+   * `what` and the exact offset if the file is shorter.
+   */
+  read(offset: number | bigint, length: number | bigint, what: string): Uint8Array;
   /** Up to `length` bytes at `offset` (fewer at the end of the file). */
   readUpTo(offset: number, length: number): Uint8Array;
 }
 
-function truncated(path: string, size: number, offset: number, length: number, what: string): ElfError {
-  return new ElfError(
-    'ELF_TRUNCATED',
-    path,
-    `${what} at offset ${offset} (${length} bytes) lies beyond the end of the file (${size} bytes): the file is truncated or corrupt`,
-  );
-}
-
-function checkRange(source: ByteSource, offset: number, length: number, what: string): void {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+/**
+ * Checks a range in exact arithmetic (a 64-bit offset near 2^63 must not round) and returns it as
+ * numbers, which are then exact because the range lies inside the file.
+ */
+function checkRange(
+  source: ByteSource,
+  offset: number | bigint,
+  length: number | bigint,
+  what: string,
+): [number, number] {
+  const exactOffset = BigInt(offset);
+  const exactLength = BigInt(length);
+  if (exactOffset < 0n || exactLength < 0n) {
     throw new ElfError(
       'ELF_CORRUPT',
       source.path,
-      `${what} has an impossible offset or size (${offset}, ${length})`,
+      `${what} has an impossible offset or size (${exactOffset}, ${exactLength})`,
     );
   }
-  if (offset + length > source.size) throw truncated(source.path, source.size, offset, length, what);
+  if (exactOffset + exactLength > BigInt(source.size)) {
+    throw new ElfError(
+      'ELF_TRUNCATED',
+      source.path,
+      `${what} at offset ${exactOffset} (${exactLength} bytes) lies beyond the end of the file (${source.size} bytes): the file is truncated or corrupt`,
+    );
+  }
+  return [Number(exactOffset), Number(exactLength)];
 }
 
 /** The first bytes are read once and served from memory: headers and PT_INTERP almost always lie there. */
@@ -58,11 +71,14 @@ export class FileSource implements ByteSource {
     this.bytesRead = got;
   }
 
-  /** Opens `path`, runs `body` with a source over it, and always closes the file. */
-  static with<T>(path: string, body: (source: FileSource) => T): T {
+  /**
+   * Opens `path`, runs `body` with a source over it, and always closes the file. `openAs` is the
+   * name given to open(2) when it differs from the one for messages (a name that is not UTF-8).
+   */
+  static with<T>(path: string, body: (source: FileSource) => T, openAs: string | Buffer = path): T {
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(openAs, 'r');
     } catch (cause) {
       throw new ElfError('ELF_IO', path, describeIoError(cause), { cause });
     }
@@ -76,9 +92,9 @@ export class FileSource implements ByteSource {
     }
   }
 
-  read(offset: number, length: number, what: string): Uint8Array {
-    checkRange(this, offset, length, what);
-    return this.readUpTo(offset, length);
+  read(offset: number | bigint, length: number | bigint, what: string): Uint8Array {
+    const [start, count] = checkRange(this, offset, length, what);
+    return this.readUpTo(start, count);
   }
 
   readUpTo(offset: number, length: number): Uint8Array {
@@ -105,9 +121,9 @@ export class BufferSource implements ByteSource {
   ) {
     this.size = data.length;
   }
-  read(offset: number, length: number, what: string): Uint8Array {
-    checkRange(this, offset, length, what);
-    return this.data.subarray(offset, offset + length);
+  read(offset: number | bigint, length: number | bigint, what: string): Uint8Array {
+    const [start, count] = checkRange(this, offset, length, what);
+    return this.data.subarray(start, start + count);
   }
   readUpTo(offset: number, length: number): Uint8Array {
     return this.data.subarray(offset, Math.min(offset + length, this.size));

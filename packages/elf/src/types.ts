@@ -22,40 +22,55 @@ export interface ElfHeader {
   readonly version: number;
   /** e_flags (ABI bits on ARM, MIPS, RISC-V, ppc64). */
   readonly flags: number;
-  readonly phoff: number;
+  /** e_phoff, exact (64 bits in ELF64). */
+  readonly phoff: bigint;
   readonly phentsize: number;
   readonly phnum: number;
 }
 
+/** The fields of a program header the loaders use, exact (64 bits in ELF64: bigint, never rounded). */
 export interface ProgramHeader {
   /** p_type: 1 LOAD, 2 DYNAMIC, 3 INTERP, ... */
   readonly type: number;
-  readonly offset: number;
-  readonly vaddr: number;
-  readonly filesz: number;
-  readonly memsz: number;
+  readonly offset: bigint;
+  readonly vaddr: bigint;
+  readonly filesz: bigint;
+  readonly memsz: bigint;
 }
+
+/**
+ * A string from the file (a DT_NEEDED name, an RPATH): text when its bytes are UTF-8 (nearly
+ * always), else the bytes themselves, because the loader opens exactly those bytes.
+ */
+export type ByteString = string | Buffer;
 
 /** One dependency entry, in dynamic-section order (the loader queues them in this order). */
-export interface DynamicDependency {
+export interface DynamicDependency<S = ByteString> {
   readonly kind: 'needed' | 'filter' | 'auxiliary';
-  readonly name: string;
+  readonly name: S;
 }
 
-export interface DynamicSection {
+export interface DynamicSection<S = ByteString> {
   /** DT_NEEDED names in order. */
-  readonly needed: readonly string[];
+  readonly needed: readonly S[];
   /** DT_NEEDED, DT_FILTER and DT_AUXILIARY together, in dynamic-section order. */
-  readonly dependencies: readonly DynamicDependency[];
-  readonly soname: string | null;
+  readonly dependencies: readonly DynamicDependency<S>[];
+  readonly soname: S | null;
   /** DT_RPATH as written (the last one counts when repeated, as in glibc). */
-  readonly rpath: string | null;
+  readonly rpath: S | null;
   /** DT_RUNPATH as written. */
-  readonly runpath: string | null;
+  readonly runpath: S | null;
   /** DT_FLAGS. */
   readonly flags: number;
   /** DT_FLAGS_1 (NODEFLIB 0x800, PIE 0x08000000, ...). */
   readonly flags1: number;
+  /**
+   * Whether PT_DYNAMIC's p_filesz is non-zero. The entries themselves are read where the loaders
+   * read them, at p_vaddr in the mapped image, whatever p_filesz says; but glibc refuses to load a
+   * library whose p_filesz is 0 ("object file has no dynamic section"), as objcopy's debug-only
+   * files have.
+   */
+  readonly segmentHasFileData: boolean;
 }
 
 export type ElfKind =
@@ -73,7 +88,7 @@ export type ElfKind =
   | 'relocatable'
   | 'other';
 
-export interface ElfFile {
+export interface ElfFile<S = ByteString> {
   readonly path: string;
   /** File size in bytes. */
   readonly size: number;
@@ -82,5 +97,5 @@ export interface ElfFile {
   /** PT_INTERP, the path the kernel opens as the program's loader; null when absent. */
   readonly interpreter: string | null;
   /** The decoded PT_DYNAMIC segment; null when the file has none. */
-  readonly dynamic: DynamicSection | null;
+  readonly dynamic: DynamicSection<S> | null;
 }
