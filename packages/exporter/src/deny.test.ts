@@ -10,7 +10,6 @@ describe('the deny list', () => {
     '/var/run/docker.sock',
     '/root/.ssh/id_rsa',
     '/home/app/.ssh/known_hosts',
-    '/root/id_ed25519.pub',
     '/root/.netrc',
     '/app/.npmrc',
     '/root/.aws/credentials',
@@ -23,10 +22,17 @@ describe('the deny list', () => {
     expect(denyReason(path)).not.toBeNull();
   });
 
+  it('says which denials are virtual (silent) and which are secrets (withheld and reported)', () => {
+    expect(denyReason('/proc/self/maps')).toEqual({ kind: 'virtual', rule: '/proc' });
+    expect(denyReason('/root/.pgpass')).toEqual({ kind: 'secret', rule: 'pgpass' });
+    expect(denyReason('/app/.env', true)).toBeNull();
+  });
+
   it.each([
     '/usr/lib/x86_64-linux-gnu/libc.so.6',
     '/etc/passwd',
     '/etc/ssl/certs/ca-certificates.crt',
+    '/root/id_ed25519.pub',
     '/usr/share/zoneinfo/Europe/Berlin',
     '/procfs-tools/readme',
     '/devtools/bin/x',

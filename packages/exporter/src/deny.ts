@@ -1,29 +1,27 @@
+import { secretNameRule } from './secrets.js';
+
 /**
- * What is never exported unless named exactly: virtual filesystems, runtime state, and secrets. A
- * minimizer that sweeps `/root/.ssh/id_rsa` into an image (slim #73) has leaked it for good.
+ * What is never exported unless named exactly: virtual filesystems, runtime state, and secrets by
+ * name (see secrets.ts). A minimizer that sweeps `/root/.ssh/id_rsa` into an image has leaked it
+ * for good.
  */
 const VIRTUAL_PREFIXES = ['/proc', '/sys', '/dev', '/run', '/var/run'];
 
-/** Secrets by name; checked on every path, so plain string tests rather than a glob engine. */
-const SECRET_DIRECTORIES = ['/.ssh/', '/.gnupg/'];
-const SECRET_NAME_PREFIXES = ['id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519'];
-const SECRET_NAMES = new Set(['.netrc', '.npmrc', '.pypirc', '.git-credentials']);
-const SECRET_SUFFIXES = ['/.docker/config.json', '/.aws/credentials', '/.kube/config', '.key'];
-const SECRET_PATHS = new Set(['/etc/shadow', '/etc/gshadow', '/etc/shadow-', '/etc/gshadow-']);
-
-function isSecret(path: string): boolean {
-  if (SECRET_PATHS.has(path) || path.startsWith('/etc/ssl/private/')) return true;
-  if (SECRET_DIRECTORIES.some((dir) => path.includes(dir))) return true;
-  if (SECRET_SUFFIXES.some((suffix) => path.endsWith(suffix))) return true;
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  return SECRET_NAMES.has(name) || SECRET_NAME_PREFIXES.some((prefix) => name.startsWith(prefix));
+export interface Denial {
+  /** `virtual`: silently left out (every traced run touches /proc); `secret`: withheld and reported. */
+  readonly kind: 'virtual' | 'secret';
+  /** The rule's name: the prefix for virtual paths, a name rule of secrets.ts for secrets. */
+  readonly rule: string;
 }
 
-/** The reason `path` (absolute, inside the root) is denied, or null. */
-export function denyReason(path: string): string | null {
+/**
+ * Why `path` (absolute, inside the root) is denied, or null. `isDirectory`: a folder is denied only
+ * by folder rules (`.ssh/`), not by file names (a virtualenv called `.env`).
+ */
+export function denyReason(path: string, isDirectory = false): Denial | null {
   for (const prefix of VIRTUAL_PREFIXES) {
-    if (path === prefix || path.startsWith(`${prefix}/`)) return `${prefix} is virtual or runtime state`;
+    if (path === prefix || path.startsWith(`${prefix}/`)) return { kind: 'virtual', rule: prefix };
   }
-  if (isSecret(path)) return 'looks like a secret (keys, credentials, tokens)';
-  return null;
+  const rule = secretNameRule(path, isDirectory);
+  return rule === null ? null : { kind: 'secret', rule };
 }

@@ -11,7 +11,7 @@ import { hashEntries } from './hash.js';
 import { checkOutput, materialize } from './materialize.js';
 import { DEFAULT_PATH, fileKind, findOnPath } from './programs.js';
 import { addRuntimeData } from './runtime-data.js';
-import { Selection } from './selection.js';
+import { describeWithheld, Selection } from './selection.js';
 import type { ExportOptions, ExportReport } from './types.js';
 import { verifyExport } from './verify.js';
 
@@ -92,6 +92,9 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
   }
   await applyExcludes(selection, options.exclude ?? []);
   warnings.push(...closure.warnings);
+  // Secrets are never copied; every one withheld is said, with the rule and how to take it anyway.
+  const withheld = [...selection.withheld.values()].sort((a, b) => a.path.localeCompare(b.path));
+  warnings.push(...withheld.map(describeWithheld));
 
   // The last moment at which stopping leaves nothing behind: the copy is renamed into place at its end.
   options.signal?.throwIfAborted();
@@ -141,6 +144,7 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
       bytes: files.filter((e) => e.hardLinkOf === undefined).reduce((sum, e) => sum + e.size, 0),
     },
     warnings,
+    withheld: withheld.map(({ path, rule }) => ({ path, rule })),
     trace:
       traced === null
         ? null

@@ -111,6 +111,8 @@ export interface ExportReport {
     readonly bytes: number;
   };
   readonly warnings: readonly string[];
+  /** Secrets found by name or content and left out (each also in `warnings`); an exact --include takes one. */
+  readonly withheld: readonly { readonly path: string; readonly rule: string }[];
   readonly trace: {
     readonly exitCode: number | null;
     readonly durationMs: number;
