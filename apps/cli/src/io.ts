@@ -32,6 +32,10 @@ export const EXIT = {
   incomplete: 1,
   /** Bad input or usage: nothing useful was done for the named file. */
   usage: 2,
+  /** The output could not be written (no space, read-only, permission); nothing was changed. */
+  cannotWrite: 3,
+  /** A bug in dit: an error nothing anticipated (EX_SOFTWARE in sysexits.h). */
+  internal: 70,
 } as const;
 
 /** A usage error, reported as `dit: message` with exit status 2. */

@@ -37,7 +37,10 @@ const commands: Record<string, () => Promise<Command>> = {
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit status. Only this layer prints. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
-  if (io === processIo) exitQuietlyWhenTheReaderGoes();
+  if (io === processIo) {
+    exitQuietlyWhenTheReaderGoes();
+    exitOnUncaughtErrors();
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     const topic = name === 'help' && rest[0] !== undefined ? await commands[rest[0]]?.() : undefined;
@@ -60,8 +63,34 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.stderr(`dit: ${(error as Error).message}\n`);
       return EXIT.usage;
     }
-    throw error;
+    reportInternalError(name, error, io);
+    return EXIT.internal;
   }
+}
+
+/**
+ * What no command anticipated still ends in one `dit:` line and a documented status, never in a
+ * stack trace on a user's terminal; `DEBUG=dit` (or `dit:*`) adds the stack for a bug report.
+ */
+export function reportInternalError(command: string | null, error: unknown, io: Io = processIo): void {
+  const message = error instanceof Error ? error.message : String(error);
+  const where = command === null ? '' : `${command}: `;
+  io.stderr(`dit: ${where}internal error: ${message.split('\n')[0]} (a bug in dit; DEBUG=dit shows more)\n`);
+  if (/(^|,)dit(:|,|$)/.test(process.env.DEBUG ?? '') && error instanceof Error && error.stack) {
+    io.stderr(`${error.stack}\n`);
+  }
+}
+
+/**
+ * The last line of defence, for the installed command and dit.tar: an error thrown outside `main`'s
+ * promise (an 'error' event, a callback) ends like any other internal error, with status 70.
+ */
+export function exitOnUncaughtErrors(): void {
+  const handler = (error: unknown) => {
+    reportInternalError(null, error);
+    process.exit(EXIT.internal);
+  };
+  process.on('uncaughtException', handler).on('unhandledRejection', handler);
 }
 
 function isParseArgsError(error: unknown): boolean {

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { createResolver, RootFs } from '@dit/resolver';
 import { TraceError, type TraceReport, trace } from '@dit/trace';
@@ -8,40 +8,87 @@ import { dedupeEntries } from './dedupe.js';
 import { ExportError } from './errors.js';
 import { addIncludes, applyExcludes } from './globs.js';
 import { hashEntries } from './hash.js';
-import { checkOutput, materialize } from './materialize.js';
+import { materialize } from './materialize.js';
+import {
+  checkOutputFile,
+  checkOutputTarget,
+  checkSourcesOutsideOutput,
+  isInside,
+  type OutputTarget,
+} from './output.js';
 import { DEFAULT_PATH, fileKind, findOnPath } from './programs.js';
 import { addRuntimeData } from './runtime-data.js';
-import { describeWithheld, Selection } from './selection.js';
+import { describeWithheld, type Selected, Selection } from './selection.js';
+import { type StagedOutput, stageOutput } from './staging.js';
 import type { ExportOptions, ExportReport } from './types.js';
 import { verifyExport } from './verify.js';
+import { describeWriteError } from './write-errors.js';
 
 /**
  * Exports exactly what an application needs into `options.path`: the static closure of the named
  * binaries and the command, everything the traced command used, the includes, minus the excludes
  * and the deny list; then, with a command, proves it by running the command inside the export.
+ *
+ * What was at `options.path` is removed only once the new export is complete (see staging.ts):
+ * every refusal and failure before that leaves it as it was, and leaves nothing of dit behind.
  */
 export async function exportImage(options: ExportOptions): Promise<ExportReport> {
   const rootDir = resolvePath(options.root ?? '/');
   checkRoot(rootDir);
   const fs = new RootFs(rootDir);
-  const output = resolvePath(options.path);
+  // Every place dit will write is checked before any work, so a refusal costs nothing.
+  const target = checkOutputTarget(options.path, { force: options.force ?? false, root: rootDir });
+  const tarFile = options.tar === undefined ? undefined : checkOutputFile(options.tar, '--tar', target);
+  const reportFile =
+    options.report === undefined ? undefined : checkOutputFile(options.report, '--report', target);
+  if (tarFile !== undefined && tarFile === reportFile) {
+    throw new ExportError('EXPORT_BAD_OUTPUT', `--tar and --report name the same file ${options.tar}`);
+  }
+  options.signal?.throwIfAborted();
+  // Made now: it proves the target can be written before the (possibly long) trace, and it lies on
+  // the target's filesystem, so the export ends with renames.
+  const staged = stageOutput(target);
+  try {
+    return await exportInto(options, { rootDir, fs, target, staged, tarFile, reportFile });
+  } catch (error) {
+    staged.discard(); // after the commit there is nothing left to discard: this removes nothing then
+    throw error;
+  }
+}
+
+interface Destination {
+  readonly rootDir: string;
+  readonly fs: RootFs;
+  readonly target: OutputTarget;
+  readonly staged: StagedOutput;
+  readonly tarFile: string | undefined;
+  readonly reportFile: string | undefined;
+}
+
+async function exportInto(options: ExportOptions, destination: Destination): Promise<ExportReport> {
+  const { rootDir, fs, target, staged } = destination;
+  const output = target.canonical;
   const env = { ...(options.env ?? process.env) };
   const searchPath = env.PATH ?? DEFAULT_PATH;
   // Inside a root the command starts in its `/`; on the host, where dit was started.
   const cwd = options.cwd ?? (rootDir === '/' ? process.cwd() : '/');
   const command = options.command && options.command.length > 0 ? [...options.command] : null;
 
-  // The output folder must not be exported into itself when it lies inside the root.
-  const outputInRoot =
-    rootDir === '/' ? output : output.startsWith(`${rootDir}/`) ? output.slice(rootDir.length) : null;
-  const selection = new Selection(fs, outputInRoot === null ? [] : [outputInRoot]);
+  // Never exported: the output folder and dit's staging folders, where they lie inside the root.
+  const insideRoot = [output, ...staged.scratch].flatMap((path) =>
+    rootDir === '/'
+      ? [path]
+      : isInside(path, rootDir) && path !== rootDir
+        ? [path.slice(rootDir.length)]
+        : [],
+  );
+  const selection = new Selection(fs, insideRoot);
   const resolver = createResolver({ root: rootDir, libraryPath: options.libraryPath });
   const closure = new Closure(selection, resolver, searchPath);
   const warnings: string[] = [];
-
-  // Check the output before the (possibly long) trace, so a refusal costs nothing.
-  checkOutput(output, options.force ?? false);
-  options.signal?.throwIfAborted();
+  /** What the export is made from, named as the user named it: --path must hold none of it. */
+  const sources: { hostPath: string; what: string }[] = [];
+  const hostPathOf = (path: string) => fs.hostPath(fs.lookup(path).realPath ?? path);
 
   for (const binary of options.binaries ?? []) {
     const found = findOnPath(fs, binary, searchPath, cwd);
@@ -50,7 +97,11 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
         'EXPORT_NOT_FOUND',
         `--binary ${binary}: not found${rootDir === '/' ? '' : ` in ${rootDir}`}`,
       );
+    sources.push({ hostPath: hostPathOf(found), what: `--binary ${binary}` });
     selection.add(found, { kind: 'binary' }, { exact: true });
+  }
+  for (const pattern of options.include ?? []) {
+    sources.push({ hostPath: hostPathOf(staticBase(pattern)), what: `--include ${pattern}` });
   }
 
   let traced: TraceReport | null = null;
@@ -63,6 +114,8 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
         `${command[0]}: command not found${rootDir === '/' ? '' : ` in ${rootDir}`} (PATH=${searchPath})`,
       );
     }
+    sources.push({ hostPath: hostPathOf(executable), what: `the command ${command[0]}` });
+    checkSourcesOutsideOutput(target, sources);
     selection.add(executable, { kind: 'command' }, { exact: true });
     // The working directory is part of how the command runs (an image's WORKDIR exists).
     if (fs.lookup(cwd).type === 'directory')
@@ -75,16 +128,20 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
       timeoutMs: options.timeoutMs,
       signal: options.signal,
     });
+    if (target.nonEmpty) refuseUsedInsideOutput(traced, target, hostPathOf);
     for (const path of traced.paths) {
       // /tmp and /var/tmp are scratch: what the check left there is not part of the application.
       if (!path.ok || isScratch(path.path)) continue;
       selection.add(path.path, { kind: 'traced', how: path.kinds });
     }
     if (fileKind(fs.hostPath(fs.lookup(executable).realPath!)).kind === 'elf') program = executable;
+  } else {
+    checkSourcesOutsideOutput(target, sources);
   }
   program ??= firstElfProgram(selection);
 
-  await addIncludes(selection, options.include ?? []);
+  // Folders an --include could not list (a symlink loop, past PATH_MAX) are skipped and said.
+  warnings.push(...(await addIncludes(selection, options.include ?? [])));
   closure.complete((files) => options.onProgress?.({ stage: 'resolve', files }));
   if (traced !== null) {
     addRuntimeData(selection, closure, new Set(traced.paths.filter((p) => p.ok).map((p) => p.path)), program);
@@ -98,20 +155,32 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
 
   // The last moment at which stopping leaves nothing behind: the copy is renamed into place at its end.
   options.signal?.throwIfAborted();
+  const entriesToWrite = [...selection.values()];
+  checkFreeSpace(staged.staging, target.path, entriesToWrite, fs);
   const materialized = materialize({
     fs,
-    entries: [...selection.values()],
-    output,
-    force: options.force ?? false,
+    entries: entriesToWrite,
+    output: target.path,
+    staging: staged.staging,
     keepSetuid: options.keepSetuid ?? false,
     onProgress: (done, total) => options.onProgress?.({ stage: 'copy', done, total }),
   });
   warnings.push(...materialized.warnings);
   options.onProgress?.({ stage: 'hash', files: materialized.entries.length });
-  let entries = await hashEntries(output, materialized.entries);
-  if (options.dedupe) entries = dedupeEntries(output, entries).entries;
+  let entries = await hashEntries(staged.staging, materialized.entries);
+  if (options.dedupe) entries = dedupeEntries(staged.staging, entries).entries;
 
-  if (options.tar !== undefined) await writeArchive(output, resolvePath(options.tar));
+  // The archive is written from the staging tree too, and put in place only with the folder.
+  const archive =
+    destination.tarFile === undefined ? null : await writeArchive(staged.staging, destination.tarFile);
+  options.signal?.throwIfAborted();
+  try {
+    staged.commit();
+  } catch (error) {
+    archive?.discard();
+    throw error;
+  }
+  archive?.commit();
 
   let verification: ExportReport['verification'] = null;
   if (command !== null && options.verify !== false) {
@@ -131,9 +200,9 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
   }
 
   const files = entries.filter((e) => e.type === 'file');
-  return {
+  const report: ExportReport = {
     version: 1,
-    output,
+    output: target.path,
     root: rootDir,
     command,
     entries,
@@ -151,6 +220,76 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
         : { exitCode: traced.exitCode, durationMs: traced.durationMs, paths: traced.paths.length },
     verification,
   };
+  if (destination.reportFile !== undefined) writeReport(destination.reportFile, report);
+  return report;
+}
+
+/** The part of an --include pattern before its first glob character: where its matches lie. */
+function staticBase(pattern: string): string {
+  const absolute = pattern.startsWith('/') ? pattern : `/${pattern}`;
+  const parts: string[] = [];
+  for (const part of absolute.split('/')) {
+    if (/[*?[\]{}()!+@]/.test(part)) break;
+    parts.push(part);
+  }
+  return parts.join('/') || '/';
+}
+
+/**
+ * With --force, the old content of --path is removed at the end. If the check itself used something
+ * in there, that would remove part of what the export is made from: refuse, before anything is written.
+ */
+function refuseUsedInsideOutput(
+  traced: TraceReport,
+  target: OutputTarget,
+  hostPathOf: (path: string) => string,
+): void {
+  const used = traced.paths.find((path) => path.ok && isInside(hostPathOf(path.path), target.canonical));
+  if (used !== undefined) {
+    throw new ExportError(
+      'EXPORT_BAD_OUTPUT',
+      `--path ${target.path}: the check used ${used.path}, which lies inside it; replacing --path would remove what the application is made from`,
+    );
+  }
+}
+
+/** Fails before copying when the target's filesystem clearly cannot hold the export. */
+function checkFreeSpace(staging: string, path: string, entries: readonly Selected[], fs: RootFs): void {
+  let needed = 0;
+  for (const entry of entries) if (entry.type === 'file') needed += fs.stat(entry.path)?.size ?? 0;
+  let free: number;
+  try {
+    const stats = statfsSync(staging);
+    free = stats.bavail * stats.bsize;
+  } catch {
+    return; // no figures (an unusual filesystem): the copy itself will say if it runs out
+  }
+  if (needed > free) {
+    throw new ExportError(
+      'EXPORT_WRITE_FAILED',
+      `--path ${path}: not enough space: the export needs ${mebibytes(needed)}, the filesystem has ${mebibytes(free)} free (ENOSPC)`,
+    );
+  }
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** The JSON report, written beside its place and renamed into it (never half-written). */
+function writeReport(file: string, report: ExportReport): void {
+  const partial = `${file}.dit-partial-${process.pid}`;
+  try {
+    writeFileSync(partial, `${JSON.stringify(report, null, 1)}\n`);
+    renameSync(partial, file);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw new ExportError(
+      'EXPORT_WRITE_FAILED',
+      `--report ${file}: ${describeWriteError(error)}; the export at ${report.output} is complete${report.verification?.ok ? ' and verified' : ''}`,
+      { cause: error },
+    );
+  }
 }
 
 function isScratch(path: string): boolean {

@@ -6,28 +6,25 @@ import {
   linkSync,
   lutimesSync,
   mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  type Stats,
-  statSync,
   symlinkSync,
   utimesSync,
 } from 'node:fs';
-import { basename, dirname, join, posix } from 'node:path';
+import { join, posix } from 'node:path';
 import type { RootFs } from '@dit/resolver';
 import { ExportError } from './errors.js';
 import type { Selected } from './selection.js';
 import type { ExportedEntry, Reason } from './types.js';
+import { describeWriteError } from './write-errors.js';
 
 const SETID_BITS = 0o6000;
 
 export interface MaterializeOptions {
   readonly fs: RootFs;
   readonly entries: readonly Selected[];
+  /** The --path the user gave, for messages. */
   readonly output: string;
-  readonly force: boolean;
+  /** The empty folder to write the tree into. */
+  readonly staging: string;
   readonly keepSetuid: boolean;
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -37,45 +34,25 @@ export interface Materialized {
   readonly warnings: string[];
 }
 
-/** Refuses an output folder that exists and is not empty (unless forced) before any work is done. */
-export function checkOutput(output: string, force: boolean): void {
-  let stat: Stats;
-  try {
-    stat = statSync(output);
-  } catch {
-    return; // missing: it will be created
-  }
-  if (!stat.isDirectory())
-    throw new ExportError('EXPORT_BAD_OUTPUT', `${output}: exists and is not a folder`);
-  if (!force && readdirSync(output).length > 0) {
-    throw new ExportError(
-      'EXPORT_OUTPUT_NOT_EMPTY',
-      `${output}: is not empty (use --force to replace what is there)`,
-    );
-  }
-}
-
 /**
- * Writes the selection into a staging folder beside `output` and renames it into place, so that a
- * failure at any point leaves no partial export and `output` holds either the old content or the
- * whole new one. Every path is checked to stay inside the staging folder; files are written before
- * any symlink exists there, so no write can be redirected through a link.
+ * Writes the selection into `staging` (an empty folder on the target's filesystem, see staging.ts).
+ * Every path is checked to stay inside it; files are written before any symlink exists there, so no
+ * write can be redirected through a link. A failure names the path inside the export and the cause.
  */
 export function materialize(options: MaterializeOptions): Materialized {
-  const { output } = options;
-  checkOutput(output, options.force);
-  mkdirSync(dirname(output), { recursive: true });
-  const staging = mkdtempSync(join(dirname(output), `.${basename(output)}.dit-`));
   try {
-    const result = writeTree(options, staging);
-    swapIntoPlace(staging, output);
-    return result;
+    return writeTree(options, options.staging);
   } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
     if (error instanceof ExportError) throw error;
-    throw new ExportError('EXPORT_WRITE_FAILED', `writing the export failed: ${(error as Error).message}`, {
-      cause: error,
-    });
+    // copyFile names the destination as `dest`, other calls as `path`.
+    const where = (error as { dest?: string }).dest ?? (error as NodeJS.ErrnoException).path;
+    const inExport =
+      where?.startsWith(`${options.staging}/`) === true ? where.slice(options.staging.length) : null;
+    throw new ExportError(
+      'EXPORT_WRITE_FAILED',
+      `--path ${options.output}: cannot write${inExport === null ? '' : ` ${inExport}`}: ${describeWriteError(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -201,33 +178,6 @@ export function safeJoin(base: string, path: string): string {
     throw new ExportError('EXPORT_PATH_ESCAPES_ROOT', `${path}: would be written outside the export`);
   }
   return joined;
-}
-
-/** Replaces `output` with `staging`: the old content is moved aside first and removed only after. */
-function swapIntoPlace(staging: string, output: string): void {
-  let old: string | null = null;
-  try {
-    statSync(output);
-    old = `${staging}.old`;
-    renameSync(output, old);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EBUSY' || code === 'EXDEV') {
-      // `output` is a mount point (a volume): move the new tree's entries into it instead.
-      moveEntriesInto(staging, output);
-      return;
-    }
-    if (code !== 'ENOENT') throw error;
-  }
-  renameSync(staging, output);
-  if (old !== null) rmSync(old, { recursive: true, force: true });
-}
-
-function moveEntriesInto(staging: string, output: string): void {
-  for (const name of readdirSync(output)) rmSync(join(output, name), { recursive: true, force: true });
-  for (const name of readdirSync(staging)) renameSync(join(staging, name), join(output, name));
-  chmodSync(output, 0o755);
-  rmSync(staging, { recursive: true, force: true });
 }
 
 export function describeReason(reason: Reason): string {

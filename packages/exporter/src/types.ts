@@ -29,6 +29,11 @@ export interface ExportOptions {
   readonly libraryPath?: string;
   /** Also write the export as a tar archive at this path (the folder stays). */
   readonly tar?: string;
+  /**
+   * Also write the report (JSON) to this file, beside it first and renamed into place. Checked with
+   * the output before any work: it must not lie inside `path`, and its folder must be writable.
+   */
+  readonly report?: string;
   /** Store identical files once, as hard links (off by default: writing one would change the other). */
   readonly dedupe?: boolean;
   /** Progress for long work; libraries never print, callers may. */

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,7 @@ include. Then run CMD again inside DIR, isolated like a container, and fail with
 if it breaks. Without CMD, nothing is traced: DIR gets the closure of --binary and --include.
 
 Options:
-  --path DIR             the output folder (must be empty or missing)
+  --path DIR             the output folder: empty or missing (--force replaces it once the new export is complete)
   --binary FILE          also export FILE and its closure (repeatable)
   --include GLOB         also export what GLOB matches inside the root; an exact folder takes all of it (repeatable)
   --exclude GLOB         never export what GLOB matches (repeatable)
@@ -31,9 +31,20 @@ Options:
   -q, --quiet            no progress on stderr
   -h, --help             show this help
 
-Exit status: 0 exported (and verified), 1 the export does not run CMD (missing paths listed),
-2 bad input (nothing is exported), 130/143 stopped by SIGINT/SIGTERM (CMD and what it started are
-killed; nothing is left at DIR unless the export was complete, and then it stays unverified).
+dit never deletes what was at --path unless the new export is complete: it is built beside DIR (or
+inside it, when DIR is a mount point) and renamed into place. --path may not be empty, /, a system
+folder or your home folder with something in it, the --root, or hold what the export is made from;
+--tar and --report may not lie inside it.
+
+Exit status:
+  0    exported (and verified)
+  1    exported, but CMD does not run inside the export (the missing paths are listed)
+  2    bad input; nothing was exported and --path is as it was
+  3    the export could not be written (no space, read-only, permission denied, ...); nothing was
+       exported and --path is as it was
+  70   an internal error of dit (a bug: please report it; DEBUG=dit shows the stack)
+  130, 143  stopped by SIGINT/SIGTERM: CMD and what it started are killed; nothing is left at DIR
+       unless the export was complete, and then it stays, unverified
 `;
 
 export async function exportCommand(argv: string[], io: Io): Promise<number> {
@@ -123,6 +134,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       verify: !values['no-verify'],
       timeoutMs,
       tar: values.tar,
+      report: values.report,
       dedupe: values.dedupe,
       onProgress: progress,
       signal: interruption.signal,
@@ -130,7 +142,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   } catch (error) {
     if (error instanceof ExportError) {
       io.stderr(`dit: export: ${error.message}\n`);
-      return error.code === 'EXPORT_WRITE_FAILED' ? EXIT.incomplete : EXIT.usage;
+      return error.code === 'EXPORT_WRITE_FAILED' ? EXIT.cannotWrite : EXIT.usage;
     }
     if (error instanceof Interrupted) {
       const left = existsSync(resolve(values.path))
@@ -147,7 +159,6 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
   }
 
-  if (values.report !== undefined) writeFileSync(values.report, `${JSON.stringify(report, null, 1)}\n`);
   for (const warning of report.warnings) io.stderr(`dit: warning: ${warning}\n`);
   const summary = `exported ${report.totals.files} files, ${report.totals.symlinks} symlinks (${formatSize(report.totals.bytes)}) to ${report.output}`;
   const verification = report.verification;

@@ -1,0 +1,287 @@
+/**
+ * `dit export` under hostile and careless input, each case in a throwaway root (an overlay copy of a
+ * Debian root with dit.tar in it, entered with unshare + chroot): a regression here destroys the
+ * copy, never this machine. Every case checks the exact status, the one `dit:` line, that no stack
+ * trace is printed, and that what was at the path it guards is byte for byte as it was.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDitLayer, type ThrowawayRoot, throwawayRoot } from '../../../test-support/throwaway-root.js';
+
+let layer: { path: string; cleanup: () => void };
+beforeAll(() => {
+  layer = makeDitLayer();
+});
+afterAll(() => layer?.cleanup());
+
+/** One line per entry under a folder (type, mode, owner, size, mtime, link target), then every file's sha256. */
+const MANIFEST = `
+manifest() {
+  find "$1" -xdev -mindepth 1 \\( -path /proc -o -path /dev -o -path /sys -o -path /tmp -o -path /var/tmp \\) -prune \\
+    -o -printf '%p %y %m %U %G %s %T@ %l\\n' | LC_ALL=C sort
+  find "$1" -xdev -mindepth 1 \\( -path /proc -o -path /dev -o -path /sys -o -path /tmp -o -path /var/tmp \\) -prune \\
+    -o -type f -exec sha256sum {} + | LC_ALL=C sort
+}
+`;
+
+interface Case {
+  /** Shell lines run first, in the same namespace (mounts made here last for the whole case). */
+  readonly setup?: string;
+  /** The dit command line (the case may add shell around it). */
+  readonly run: string;
+  /** The folder whose content must be exactly as it was afterwards. */
+  readonly guard?: string;
+  /** Shell lines run after, whose output is returned (to inspect what the case left). */
+  readonly after?: string;
+}
+
+interface Outcome {
+  readonly status: number;
+  readonly stderr: string;
+  readonly guarded: boolean | null;
+  readonly after: string;
+  readonly ditLines: string[];
+}
+
+function runCase(root: ThrowawayRoot, testCase: Case): Outcome {
+  const guard = testCase.guard;
+  const script = `${MANIFEST}
+set +e
+${testCase.setup ?? ''}
+${guard ? `manifest ${guard} > /dev/before` : ''}
+${testCase.run} 2> /dev/stderr-of-dit
+echo "@@status=$?"
+${guard ? `manifest ${guard} > /dev/after; if cmp -s /dev/before /dev/after; then echo @@guarded=yes; else echo @@guarded=no; diff /dev/before /dev/after | head -20; fi` : ''}
+echo @@after
+${testCase.after ?? ''}
+echo @@stderr
+cat /dev/stderr-of-dit
+`;
+  const result = root.run(script);
+  const out = result.stdout;
+  const status = Number(/@@status=(\d+)/.exec(out)?.[1] ?? Number.NaN);
+  const guardedText = /@@guarded=(yes|no)/.exec(out)?.[1];
+  const afterText = out.slice(out.indexOf('@@after\n') + 8, out.indexOf('@@stderr\n'));
+  const stderr = out.slice(out.indexOf('@@stderr\n') + 9);
+  if (Number.isNaN(status)) throw new Error(`the case did not run: ${result.stderr}\n${out}`);
+  if (guardedText === 'no') console.error(out);
+  return {
+    status,
+    stderr,
+    guarded: guardedText === undefined ? null : guardedText === 'yes',
+    after: afterText,
+    ditLines: stderr.split('\n').filter((line) => line.startsWith('dit:')),
+  };
+}
+
+/** Runs the case in a root of its own. */
+function inThrowaway(testCase: Case): Outcome {
+  const root = throwawayRoot(layer.path);
+  try {
+    return runCase(root, testCase);
+  } finally {
+    root.cleanup();
+  }
+}
+
+function expectRefused(outcome: Outcome, status: number, message: RegExp) {
+  expect(outcome.stderr).not.toMatch(/^\s+at /m); // no stack frame, ever
+  expect(outcome.ditLines, outcome.stderr).toHaveLength(1);
+  expect(outcome.ditLines[0]).toMatch(message);
+  expect(outcome.status, outcome.stderr).toBe(status);
+  if (outcome.guarded !== null) expect(outcome.guarded).toBe(true);
+}
+
+const APP = `mkdir -p /data/app && printf 'keep me\\n' > /data/app/file && ln -s file /data/app/link && mkdir /data/app/sub && printf x > /data/app/sub/y`;
+
+describe('the output is sacred', () => {
+  it.each([
+    ['/', '/'],
+    ['//', '/'],
+    ['/.', '/'],
+    ['/usr/..', '/'],
+  ])('refuses --path %s (the root folder), with --force, and leaves / as it was', (path) => {
+    const outcome = inThrowaway({
+      run: `dit export --path ${path} --force --no-verify -- /bin/true`,
+      guard: '/',
+    });
+    expectRefused(outcome, 2, /^dit: export: --path .*: is the machine's root folder/);
+  });
+
+  it('refuses a link to / as --path', () => {
+    const outcome = inThrowaway({
+      setup: 'ln -s / /rootlink',
+      run: 'dit export --path /rootlink --force --no-verify -- /bin/true',
+      guard: '/',
+    });
+    expectRefused(outcome, 2, /^dit: export: --path \/rootlink: is the machine's root folder \(through/);
+  });
+
+  it('refuses an empty --path (an unset variable) and leaves the current folder as it was', () => {
+    const outcome = inThrowaway({
+      setup: `${APP}; cd /data/app`,
+      run: 'dit export --path "$UNSET" --force --no-verify -- /bin/true',
+      guard: '/data/app',
+    });
+    expectRefused(outcome, 2, /^dit: export: --path is empty \(an unset variable\?\)/);
+  });
+
+  it('refuses a system folder with something in it, even with --force', () => {
+    const outcome = inThrowaway({
+      run: 'dit export --path /etc --force --no-verify -- /bin/true',
+      guard: '/etc',
+    });
+    expectRefused(outcome, 2, /^dit: export: --path \/etc: is the system folder \/etc and is not empty/);
+  });
+
+  it('refuses a --path that is or contains the --root', () => {
+    const setup = 'mkdir -p /srv/fr/usr/bin && cp /bin/ls /srv/fr/usr/bin/';
+    const is = inThrowaway({
+      setup,
+      run: 'dit export --root /srv/fr --path /srv/fr --force --binary /bin/ls',
+      guard: '/srv',
+    });
+    expectRefused(is, 2, /^dit: export: --path \/srv\/fr: is the --root/);
+    const contains = inThrowaway({
+      setup,
+      run: 'dit export --root /srv/fr --path /srv --force --binary /bin/ls',
+      guard: '/srv',
+    });
+    expectRefused(contains, 2, /^dit: export: --path \/srv: contains the --root/);
+  });
+
+  it.each([
+    ['the command', 'dit export --path /data --force -- /data/app/run'],
+    ['a --binary', 'dit export --path /data --force --binary /data/app/run'],
+    ['an --include', "dit export --path /data --force --binary /bin/true --include '/data/app/**'"],
+  ])('refuses a --path that holds %s the export is made from', (_what, run) => {
+    const outcome = inThrowaway({
+      setup: `${APP}; cp /bin/true /data/app/run`,
+      run,
+      guard: '/data',
+    });
+    expectRefused(outcome, 2, /^dit: export: --path \/data: contains .* which the export is made from/);
+  });
+
+  it('leaves a forced --path untouched when the check fails', () => {
+    const outcome = inThrowaway({
+      setup: APP,
+      run: 'dit export --path /data/app --force -q -- /bin/false',
+      guard: '/data/app',
+      after: 'ls -a / /data',
+    });
+    expectRefused(outcome, 2, /^dit: export: \/bin\/false exited with status 1/);
+    expect(outcome.after).not.toMatch(/\.dit-/); // no staging folder left
+  });
+
+  it('exports into a mount point (a volume), with and without --force, staging on its filesystem', () => {
+    const outcome = inThrowaway({
+      setup: 'mkdir /vol && mount -t tmpfs tmpfs /vol',
+      run: 'dit export --path /vol -q -- /bin/true && printf old > /vol/old && dit export --path /vol --force -q -- /bin/true',
+      after: 'ls -A /vol; test -x /vol/usr/bin/true && echo has-true',
+    });
+    expect(outcome.stderr).not.toMatch(/^\s+at /m);
+    expect(outcome.status, outcome.stderr).toBe(0);
+    expect(outcome.after).toContain('has-true');
+    expect(outcome.after).not.toMatch(/^old$/m); // replaced, once the new export was complete
+    expect(outcome.after).not.toMatch(/\.dit-/);
+  });
+
+  it('leaves a forced mount point untouched when the check fails', () => {
+    const outcome = inThrowaway({
+      setup: `mkdir /vol && mount -t tmpfs tmpfs /vol && printf 'old\\n' > /vol/old && mkdir /vol/keep`,
+      run: 'dit export --path /vol --force -q -- /bin/false',
+      guard: '/vol',
+    });
+    expectRefused(outcome, 2, /^dit: export: \/bin\/false exited with status 1/);
+  });
+
+  it('checks --tar and --report before the trace: inside --path, or in a missing folder', () => {
+    const inside = inThrowaway({
+      run: `dit export --path /out --tar /out/x.tar -- sh -c 'touch /ran'`,
+      after: 'test -e /ran && echo ran; test -e /out && echo out-exists',
+    });
+    expectRefused(inside, 2, /^dit: export: --tar \/out\/x\.tar: lies inside --path \/out/);
+    expect(inside.after).toBe('');
+    const report = inThrowaway({ run: 'dit export --path /out --report /out/r.json -- /bin/true' });
+    expectRefused(report, 2, /^dit: export: --report \/out\/r\.json: lies inside --path \/out/);
+    const missing = inThrowaway({
+      run: `dit export --path /out --tar /nonexistent/x.tar -- sh -c 'touch /ran'`,
+      after: 'test -e /ran && echo ran; test -e /out && echo out-exists',
+    });
+    expectRefused(
+      missing,
+      3,
+      /^dit: export: --tar \/nonexistent\/x\.tar: the folder \/nonexistent does not exist/,
+    );
+    expect(missing.after).toBe('');
+  });
+
+  it.each([
+    ['a parent under /proc', '', '/proc/foo', /\/proc is a virtual filesystem/],
+    [
+      'a read-only filesystem',
+      'mkdir /ro && mount -t tmpfs -o ro tmpfs /ro',
+      '/ro/x',
+      /read-only filesystem \(EROFS\)/,
+    ],
+    ['a parent that is a file', '', '/etc/passwd/x', /not a folder|ENOTDIR/],
+  ])('fails with status 3 and one line for %s, leaving nothing', (_what, setup, path, message) => {
+    const outcome = inThrowaway({
+      setup,
+      run: `dit export --path ${path} -q -- /bin/true`,
+      guard: '/etc',
+      after: 'ls -A / | grep dit-',
+    });
+    expectRefused(outcome, 3, message);
+    expect(outcome.after).toBe('');
+  });
+
+  it('fails with status 3 on a full disk, before or during the copy, and leaves the old content', () => {
+    const early = inThrowaway({
+      setup: `mkdir /small && mount -t tmpfs -o size=2m tmpfs /small && mkdir /small/out && printf 'old\\n' > /small/out/old`,
+      run: 'dit export --path /small/out --force -q --binary /usr/bin/perl --include /usr/lib/x86_64-linux-gnu/perl-base',
+      guard: '/small',
+    });
+    expectRefused(early, 3, /^dit: export: --path \/small\/out: not enough space/);
+    // Enough bytes, too few inodes: the copy itself runs out (ENOSPC from the kernel).
+    const during = inThrowaway({
+      setup: `mkdir /small && mount -t tmpfs -o size=64m,nr_inodes=40 tmpfs /small && mkdir /small/out && printf 'old\\n' > /small/out/old`,
+      run: "dit export --path /small/out --force -q --binary /usr/bin/perl --include '/usr/lib/x86_64-linux-gnu/perl-base/**'",
+      guard: '/small',
+    });
+    expectRefused(
+      during,
+      3,
+      /^dit: export: --path \/small\/out: cannot write .*no space left on the device \(ENOSPC\)/,
+    );
+  });
+
+  it('a killed run leaves nothing the next run to the same --path does not clean up', () => {
+    const outcome = inThrowaway({
+      setup: `${APP}`,
+      run: `dit export --path /data/app --force -q -- sleep 30 & pid=$!
+for i in $(seq 100); do ls -a /data | grep -q '^\\.app\\.dit-staging' && break; sleep 0.1; done
+ls -a /data | grep -c '^\\.app\\.dit-staging' > /dev/staged
+kill -9 $pid; wait $pid 2>/dev/null
+cat /dev/staged | sed 's/^/staged=/'
+dit export --path /data/app --force -q -- /bin/true`,
+      after: 'ls -a /data; test -x /data/app/usr/bin/true && echo has-true',
+    });
+    expect(outcome.stderr).not.toMatch(/^\s+at /m);
+    expect(outcome.status, outcome.stderr).toBe(0);
+    expect(outcome.after).toContain('has-true');
+    expect(outcome.after).not.toMatch(/\.dit-/);
+  });
+
+  it('a run killed between its two renames: the next run puts the old content back before anything else', () => {
+    // What a kill at that instant leaves: the old content moved aside (a dead pid), nothing in its place.
+    const outcome = inThrowaway({
+      setup: `${APP}; mv /data/app /data/.app.dit-old-999999-0a0b0c0d; mkdir -p /data/.app.dit-staging-999999-0a0b0c0d/usr`,
+      run: 'dit export --path /data/app -q -- /bin/true',
+      after: `ls -A /data; cat /data/app/file`,
+    });
+    // The old content is back, so the folder is not empty, and without --force it is refused.
+    expectRefused(outcome, 2, /^dit: export: --path \/data\/app: is not empty/);
+    expect(outcome.after).toBe('app\nkeep me\n');
+  });
+});
