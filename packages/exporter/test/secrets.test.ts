@@ -18,6 +18,7 @@ import {
 import { dirname, join } from 'node:path';
 import { type ExportReport, exportImage } from '@dit/exporter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dit } from '../../../apps/cli/test/run-cli.js';
 import { ensureDebianRoot } from '../../../test-support/debian-root.mjs';
 import { tempDir } from '../../../test-support/fixtures.js';
 
@@ -240,7 +241,7 @@ interface Exported {
   tar: Buffer;
 }
 
-async function exportRead(name: string, include?: string[]): Promise<Exported> {
+async function exportRead(name: string, include?: string[], dedupe = false): Promise<Exported> {
   const output = join(T, name);
   const tar = join(T, `${name}.tar`);
   const report = await exportImage({
@@ -251,6 +252,7 @@ async function exportRead(name: string, include?: string[]): Promise<Exported> {
     cwd: '/',
     include,
     tar,
+    dedupe,
     verify: false,
   });
   // The report as `dit export --report` writes it.
@@ -349,8 +351,8 @@ describe('--include', () => {
     expect(exported.report.withheld.map((w) => w.path)).toContain('/root/.aws/config');
   });
 
-  it('a folder or a glob does not take the secrets inside it', async () => {
-    const exported = await exportRead('folders', ['/etc/ssh', '/root/**', '/srv/**', '/etc/ssl']);
+  it('a folder or a glob does not take the secrets inside it (with --dedupe too)', async () => {
+    const exported = await exportRead('folders', ['/etc/ssh', '/root/**', '/srv/**', '/etc/ssl'], true);
     expectNoMarker(exported);
     const paths = new Set(exported.report.entries.map((e) => e.path));
     expect(paths.has('/etc/ssh/ssh_host_ed25519_key.pub')).toBe(true);
@@ -360,5 +362,23 @@ describe('--include', () => {
     expect(withheld['/etc/ssh/ssh_host_ed25519_key']).toBe('ssh-host-key');
     expect(withheld['/root/.aws']).toBe('aws-folder');
     expect(withheld['/etc/ssl/private']).toBe('ssl-private-folder');
+  });
+});
+
+describe('dit export (the CLI)', () => {
+  it('names each withheld secret in a warning, and writes no secret into --report or --tar', async () => {
+    const output = join(T, 'cli');
+    const report = join(T, 'cli-report.json');
+    const tar = join(T, 'cli.tar');
+    const argv = ['export', '-q', '--no-verify', '--root', ROOT, '--path', output, '--report', report];
+    const result = await dit(...argv, '--tar', tar, '--', ...catAll(READ_ORDER));
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.status).toBe(0);
+    for (const [path, rule] of Object.entries(SECRETS)) {
+      expect(result.stderr, path).toContain(`dit: warning: withheld ${path}: ${rule} (`);
+    }
+    const written = readFileSync(report, 'utf8');
+    expect(JSON.parse(written).withheld).toHaveLength(Object.keys(SECRETS).length);
+    expectNoMarker({ output, report: JSON.parse(written), reportText: written, tar: readFileSync(tar) });
   });
 });
