@@ -17,7 +17,8 @@ if it breaks. Without CMD, nothing is traced: DIR gets the closure of --binary a
 Options:
   --path DIR             the output folder: empty or missing (--force replaces it once the new export is complete)
   --binary FILE          also export FILE and its closure (repeatable)
-  --include GLOB         also export what GLOB matches inside the root; an exact folder takes all of it (repeatable)
+  --include GLOB         also export what GLOB matches inside the root; an exact folder takes all of it but its
+                         secrets (withheld, each named in a warning), an exact file even a secret (repeatable)
   --exclude GLOB         never export what GLOB matches (repeatable)
   --root DIR             read everything inside this unpacked image; CMD runs chrooted into it
   --library-path PATHS   LD_LIBRARY_PATH for resolving libraries
