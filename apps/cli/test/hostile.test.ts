@@ -285,3 +285,38 @@ dit export --path /data/app --force -q -- /bin/true`,
     expect(outcome.after).toBe('app\nkeep me\n');
   });
 });
+
+describe('never leak a key', () => {
+  it('withholds secrets by name and by content from the folder, the tar and the report, and names each', () => {
+    const marker = 'DIT-SECRET-MARKER';
+    const files = [
+      '/root/.ssh/id_rsa',
+      '/root/ID_RSA',
+      '/root/.aws/config',
+      '/root/.pgpass',
+      '/root/.vault-token',
+      '/app/.env',
+      '/app/deploy_key',
+      '/etc/shadow.bak',
+      '/etc/ssh/ssh_host_ed25519_key',
+      '/root/.config/gcloud/application_default_credentials.json',
+    ];
+    const pem = `-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA${marker}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\\n-----END RSA PRIVATE KEY-----\\n`;
+    const setup = [
+      ...files.map((file) => `mkdir -p $(dirname ${file}) && printf '${marker} %s\\n' ${file} > ${file}`),
+      `printf '%b' '${pem}' > /app/key.txt && printf '%b' '${pem}' > /app/server.pem`,
+    ].join('\n');
+    const all = [...files, '/app/key.txt', '/app/server.pem', '/etc/ssl/certs/ca-certificates.crt'].join(' ');
+    const outcome = inThrowaway({
+      setup: `${setup}\ntest -e /etc/ssl/certs/ca-certificates.crt || { mkdir -p /etc/ssl/certs; printf 'cert\\n' > /etc/ssl/certs/ca-certificates.crt; }`,
+      run: `dit export --path /out --tar /out.tar --report /report.json -q -- sh -c 'cat ${all} > /dev/null 2>&1; true'`,
+      after: `grep -rl ${marker} /out /out.tar /report.json; echo grep-done; test -f /out/etc/ssl/certs/ca-certificates.crt && echo has-ca`,
+    });
+    expect(outcome.stderr).not.toMatch(/^\s+at /m);
+    expect(outcome.status, outcome.stderr).toBe(0);
+    expect(outcome.after).toBe('grep-done\nhas-ca\n'); // no marker anywhere; the CA bundle still there
+    for (const file of [...files, '/app/key.txt', '/app/server.pem']) {
+      expect(outcome.stderr).toContain(`dit: warning: withheld ${file}:`);
+    }
+  });
+});
