@@ -6,6 +6,7 @@ export { DF_1, DT, EM, ET, PT } from './constants.js';
 export { ElfError, type ElfErrorCode } from './errors.js';
 export { isElfMagic, parseElf, readElfHeaderSync, readElfSync } from './read.js';
 export type {
+  ByteString,
   DynamicDependency,
   DynamicSection,
   ElfFile,

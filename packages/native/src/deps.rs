@@ -270,7 +270,8 @@ pub fn resolve_file(session: &Session, file: &str) -> Outcome {
     };
     load.objects.push(Object {
         path: file.to_string(),
-        names: Vec::new(),
+        // l_name of the program the kernel started is "": a DT_NEEDED "" matches it.
+        names: vec![String::new()],
         soname: main.dynamic.as_ref().and_then(|d| d.soname.clone()),
         identity: lookup.identity,
         elf: Some(main.clone()),

@@ -13,7 +13,9 @@ pub const DF_1_NODEFLIB: u64 = 0x800;
 pub const DF_1_PIE: u64 = 0x0800_0000;
 const MAX_DYNAMIC_ENTRIES: u64 = 1 << 16;
 const MAX_STRING: u64 = 4096;
-/// JavaScript's Number.MAX_SAFE_INTEGER: the TypeScript reader refuses larger program header fields.
+/// Entries of the dynamic section read at a time, until DT_NULL (packages/elf/src/dynamic.ts).
+const ENTRIES_PER_READ: u64 = 64;
+/// JavaScript's Number.MAX_SAFE_INTEGER: reads beyond it are left to the TypeScript reader.
 const MAX_SAFE: u64 = (1 << 53) - 1;
 /// The first read of each file. 16 KiB also catches the dynamic strings of most small and mid-sized
 /// files: on the corpus, 40% fewer reads than 4 KiB (a syscall costs more than copying 12 KiB here).
@@ -35,6 +37,8 @@ pub struct Dynamic {
     pub rpath: Option<String>,
     pub runpath: Option<String>,
     pub flags1: u64,
+    /// PT_DYNAMIC's p_filesz is not 0: glibc refuses a library whose p_filesz is 0.
+    pub has_file_data: bool,
 }
 
 #[derive(Debug)]
@@ -54,6 +58,7 @@ struct Program {
     offset: u64,
     vaddr: u64,
     filesz: u64,
+    memsz: u64,
 }
 
 /// Random access with the first HEAD_SIZE bytes served from memory (headers and PT_INTERP live there).
@@ -245,14 +250,13 @@ fn parse(source: &Source) -> Option<Elf> {
                     u32_at(&table, at + 20, little) as u64,
                 )
             };
-            if offset > MAX_SAFE || vaddr > MAX_SAFE || filesz > MAX_SAFE || memsz > MAX_SAFE {
-                return None;
-            }
+            // Exact 64-bit fields: only a value that is used can make the file unreadable.
             programs.push(Program {
                 kind,
                 offset,
                 vaddr,
                 filesz,
+                memsz,
             });
         }
     }
@@ -261,6 +265,7 @@ fn parse(source: &Source) -> Option<Elf> {
         Some(segment) => {
             let bytes = source.read(segment.offset, segment.filesz)?;
             let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            // Lossy, as the TypeScript reader decodes PT_INTERP.
             if end == 0 {
                 return None;
             }
@@ -290,41 +295,59 @@ fn read_dynamic(
         Some(segment) => segment,
         None => return Some(None),
     };
+    // Read where the loaders read it: at p_vaddr in the image, from the PT_LOAD that maps it, up
+    // to DT_NULL; past the segment's file bytes come zeros, which end the list.
+    let address = segment.vaddr;
+    let load = programs.iter().find(|p| {
+        p.kind == PT_LOAD && address >= p.vaddr && (address as u128) < p.vaddr as u128 + p.memsz as u128
+    })?;
     let entry: u64 = if class64 { 16 } else { 8 };
-    let count = (segment.filesz / entry).min(MAX_DYNAMIC_ENTRIES);
-    let bytes = source.read(segment.offset, count * entry)?;
+    let into = address - load.vaddr;
+    let backed = load.filesz.saturating_sub(into);
+    let available = (backed / entry).min(MAX_DYNAMIC_ENTRIES);
     let mut offsets: Vec<(DepKind, u64)> = Vec::new();
     let (mut soname, mut rpath, mut runpath, mut strtab, mut strsz) = (None, None, None, None, None);
     let mut flags1 = 0u64;
-    for index in 0..count as usize {
-        let at = index * entry as usize;
-        let (tag, value): (i64, u64) = if class64 {
-            // Tags we know fit in 32 bits; a non-zero high half is some other tag.
-            let raw = u64_at(&bytes, at, little);
-            (
-                if raw >> 32 == 0 { raw as i64 } else { -1 },
-                u64_at(&bytes, at + 8, little),
-            )
-        } else {
-            (
-                u32_at(&bytes, at, little) as i64,
-                u32_at(&bytes, at + 4, little) as u64,
-            )
-        };
-        match tag {
-            0 => break,
-            1 => offsets.push((DepKind::Needed, value)),
-            0x7fff_ffff => offsets.push((DepKind::Filter, value)),
-            0x7fff_fffd => offsets.push((DepKind::Auxiliary, value)),
-            14 => soname = Some(value),
-            // glibc keeps the last of a repeated tag.
-            15 => rpath = Some(value),
-            29 => runpath = Some(value),
-            5 => strtab = Some(value),
-            10 => strsz = Some(value),
-            0x6fff_fffb => flags1 = value,
-            _ => {}
+    let mut first = 0u64;
+    'entries: while first < available {
+        let count = ENTRIES_PER_READ.min(available - first);
+        let start = (load.offset as u128) + (into as u128) + (first * entry) as u128;
+        if start > MAX_SAFE as u128 {
+            return None;
         }
+        let bytes = source.read(start as u64, count * entry)?;
+        for index in 0..count as usize {
+            let at = index * entry as usize;
+            let (tag, value): (i64, u64) = if class64 {
+                // Tags we know fit in 32 bits; a non-zero high half is some other tag.
+                let raw = u64_at(&bytes, at, little);
+                (
+                    if raw >> 32 == 0 { raw as i64 } else { -1 },
+                    u64_at(&bytes, at + 8, little),
+                )
+            } else {
+                (
+                    u32_at(&bytes, at, little) as i64,
+                    u32_at(&bytes, at + 4, little) as u64,
+                )
+            };
+            match tag {
+                0 => break 'entries,
+                1 => offsets.push((DepKind::Needed, value)),
+                0x7fff_ffff => offsets.push((DepKind::Filter, value)),
+                0x7fff_fffd => offsets.push((DepKind::Auxiliary, value)),
+                14 => soname = Some(value),
+                // glibc keeps the last of a repeated tag.
+                15 => rpath = Some(value),
+                29 => runpath = Some(value),
+                5 => strtab = Some(value),
+                10 => strsz = Some(value),
+                // The flag bits the loaders test sit in the low 32 bits.
+                0x6fff_fffb => flags1 = value & 0xffff_ffff,
+                _ => {}
+            }
+        }
+        first += count;
     }
     let needs_strings = !offsets.is_empty() || soname.is_some() || rpath.is_some() || runpath.is_some();
     let mut table: Option<(i128, i128)> = None;
@@ -334,7 +357,7 @@ fn read_dynamic(
         let load = programs.iter().find(|p| {
             p.kind == PT_LOAD && address >= p.vaddr && (address as u128) < p.vaddr as u128 + p.filesz as u128
         })?;
-        let offset = (load.offset + (address - load.vaddr)) as i128;
+        let offset = load.offset as i128 + (address - load.vaddr) as i128;
         let size = match strsz {
             Some(size) => size as i128,
             None => source.size as i128 - offset,
@@ -384,7 +407,9 @@ fn read_dynamic(
             }
         };
         let end = chunk.iter().position(|&b| b == 0)?;
-        Some(String::from_utf8_lossy(&chunk[..end]).into_owned())
+        // A name that is not UTF-8 is bytes the TypeScript resolver keeps as they are: leave the
+        // file to it.
+        String::from_utf8(chunk[..end].to_vec()).ok()
     };
     let mut dependencies = Vec::with_capacity(offsets.len());
     for (kind, offset) in offsets {
@@ -408,6 +433,7 @@ fn read_dynamic(
         rpath,
         runpath,
         flags1,
+        has_file_data: segment.filesz != 0,
     }))
 }
 

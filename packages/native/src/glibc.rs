@@ -230,7 +230,13 @@ impl<'a> Load<'a> {
             ));
         }
         match &elf.dynamic {
+            // A PT_DYNAMIC with p_filesz 0 counts as none for a library; the program itself, mapped
+            // by the kernel, is read at p_vaddr whatever its p_filesz.
             None => Err(Stop::Fatal(
+                path.to_string(),
+                "object file has no dynamic section".into(),
+            )),
+            Some(dynamic) if !dynamic.has_file_data => Err(Stop::Fatal(
                 path.to_string(),
                 "object file has no dynamic section".into(),
             )),

@@ -12,6 +12,7 @@ import { listElfCorpus } from '../../../test-support/corpus.mjs';
 import { DEBIAN_ROOT_CACHE } from '../../../test-support/debian-root.mjs';
 import { compile, programSource, run, sharedLibrarySource, tempDir } from '../../../test-support/fixtures.js';
 import { glibcLayouts, libraryFixtures } from '../../../test-support/library-fixtures.js';
+import { buildLoaderMutants } from '../../../test-support/loader-mutants.js';
 // A relative import rather than a devDependency on @dit/resolver: the reference implementation.
 import {
   type CpuProfile,
@@ -51,9 +52,10 @@ function tsWalk(files: readonly string[], options: Options = {}): NativeDepsResu
       return {
         file,
         interpreter: r.interpreter,
-        libraries: r.libraries.map((l) => ({ name: l.name, path: l.path })),
-        missing: r.missing.map((m) => ({ name: m.name, neededBy: m.neededBy })),
-        failure: r.failure === null ? null : { path: r.failure.path, message: r.failure.message },
+        // The native walk leaves names that are not UTF-8 to TypeScript: these are all text.
+        libraries: r.libraries.map((l) => ({ name: String(l.name), path: l.path && String(l.path) })),
+        missing: r.missing.map((m) => ({ name: String(m.name), neededBy: String(m.neededBy) })),
+        failure: r.failure === null ? null : { path: String(r.failure.path), message: r.failure.message },
       };
     } catch (error) {
       if (error instanceof ResolveError) return { file, error: error.problem };
@@ -333,6 +335,27 @@ describe.skipIf(!hasWalk)(`depsWalk on fixtures, against the TypeScript resolver
     expect(
       fromPathFile && 'libraries' in fromPathFile && fromPathFile.libraries.map((l) => l.path),
     ).toContain('/opt/musl-libs/libdep.so');
+  });
+
+  it('the loader cases of issue 9: PT_DYNAMIC at p_vaddr, DT_NEEDED "", exact 64-bit offsets', async () => {
+    const mutants = buildLoaderMutants(join(T, 'mutants'));
+    const results = await same([
+      mutants.dynamicWithoutFileBytes,
+      mutants.dynamicOffsetElsewhere,
+      mutants.dynamicInZeroFill,
+      mutants.libraryWithoutFileBytes,
+      mutants.emptyNeeded,
+      mutants.musl.dynamicWithoutFileBytes,
+      mutants.musl.libraryWithoutFileBytes,
+      mutants.musl.emptyNeeded,
+    ]);
+    expect(results.map((r) => ('failure' in r ? r.failure?.message : r))[3]).toBe(
+      'object file has no dynamic section',
+    );
+    // Left to TypeScript: a name that is not UTF-8 (it keeps the bytes), and a file the native
+    // reader refuses (TypeScript words the error, with the offset exact).
+    const left = [mutants.notUtf8Needed, mutants.musl.notUtf8Needed, mutants.neededOffsetNear2p63];
+    expect(compare(left).unsupported).toEqual(left);
   });
 
   it("reports a file that is not ELF in the TypeScript reader's words", async () => {

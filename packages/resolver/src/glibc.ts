@@ -18,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { DF_1, ElfError, type ElfFile } from '@dit/elf';
+import { toByteString } from './byte-names.js';
 import { type DstValues, expandDst, glibcPathList, hasDst } from './dst.js';
 import { type HostAbi, verifyGlibcCandidate } from './glibc-verify.js';
 import { abiCacheFlags, lookupLdCache } from './ld-cache.js';
@@ -30,7 +31,13 @@ export interface MainProgram {
   /** The file as given, inside the root. */
   readonly path: string;
   readonly lookup: Lookup;
-  readonly elf: ElfFile;
+  readonly elf: ElfFile<string>;
+}
+
+/** A name not found, as the model carries it (byte-names.ts); a MissingLibrary once reported. */
+interface NotFound {
+  readonly name: string;
+  readonly neededBy: string;
 }
 
 interface LoadedObject {
@@ -42,7 +49,7 @@ interface LoadedObject {
   readonly identity: string | null;
   readonly realPath: string | null;
   readonly links: readonly SymlinkHop[];
-  readonly elf: ElfFile | null;
+  readonly elf: ElfFile<string> | null;
   /** l_loader: the object whose request loaded this one; null for the program and the loader. */
   readonly loader: LoadedObject | null;
   readonly isMain: boolean;
@@ -87,8 +94,8 @@ export function resolveGlibc(
 class GlibcLoad {
   private readonly objects: LoadedObject[] = [];
   /** The report in load order: loaded objects and, where they occurred, names not found. */
-  private readonly libraries: (LoadedObject | MissingLibrary)[] = [];
-  private readonly missing: MissingLibrary[] = [];
+  private readonly libraries: (LoadedObject | NotFound)[] = [];
+  private readonly missing: NotFound[] = [];
   private readonly host: HostAbi;
   private readonly mainObject: LoadedObject;
   private readonly legacySubdirs: readonly string[];
@@ -107,7 +114,9 @@ class GlibcLoad {
       : legacyHwcapSubdirs(session.cpu.platform, session.cpu.legacyHwcapNames);
     this.mainObject = {
       pathString: main.path,
-      names: new Set(),
+      // l_name of the program the kernel started is "": a DT_NEEDED "" matches it, and the
+      // program runs (ld.so run on a file explicitly does the same).
+      names: new Set(['']),
       soname: main.elf.dynamic?.soname ?? null,
       identity: main.lookup.identity,
       realPath: main.lookup.realPath,
@@ -132,7 +141,7 @@ class GlibcLoad {
   /** ld.so is in the namespace from the start, under its PT_INTERP path and its SONAME. */
   private addLoaderObject(): void {
     const lookup = this.session.fs.lookup(this.facts.interpreter);
-    let elf: ElfFile | null = null;
+    let elf: ElfFile<string> | null = null;
     if (lookup.realPath !== null && lookup.type === 'file') {
       try {
         elf = this.session.elf(lookup.realPath);
@@ -186,13 +195,13 @@ class GlibcLoad {
         enqueue(this.mapObject(name, this.mainObject, 'needed', null));
         drain();
       }
-      return { libraries: this.libraries.map(toReport), missing: this.missing, failure: null };
+      return { libraries: this.libraries.map(toReport), missing: this.missing.map(toMissing), failure: null };
     } catch (error) {
       if (!(error instanceof FatalLoad)) throw error;
       return {
         libraries: this.libraries.map(toReport),
-        missing: this.missing,
-        failure: { code: 'FATAL_LOAD_ERROR', path: error.path, message: error.reason },
+        missing: this.missing.map(toMissing),
+        failure: { code: 'FATAL_LOAD_ERROR', path: toByteString(error.path), message: error.reason },
       };
     }
   }
@@ -294,8 +303,8 @@ class GlibcLoad {
   }
 
   /** The checks of _dl_map_object_from_fd after open_verify accepted the file. */
-  private mapFile(pathString: string, lookup: Lookup): ElfFile {
-    let elf: ElfFile;
+  private mapFile(pathString: string, lookup: Lookup): ElfFile<string> {
+    let elf: ElfFile<string>;
     try {
       elf = this.session.elf(lookup.realPath!);
     } catch (error) {
@@ -303,7 +312,10 @@ class GlibcLoad {
       throw error;
     }
     if (elf.header.type === 2) throw new FatalLoad(pathString, 'cannot dynamically load executable');
-    if (elf.dynamic === null) throw new FatalLoad(pathString, 'object file has no dynamic section');
+    // A PT_DYNAMIC with p_filesz 0 counts as none for a library (objcopy's debug-only files have
+    // one); the program itself, mapped by the kernel, is read at p_vaddr whatever its p_filesz.
+    if (elf.dynamic === null || !elf.dynamic.segmentHasFileData)
+      throw new FatalLoad(pathString, 'object file has no dynamic section');
     if ((elf.dynamic.flags1 & DF_1.PIE) !== 0) {
       throw new FatalLoad(pathString, 'cannot dynamically load position-independent executable');
     }
@@ -485,18 +497,22 @@ function displayName(object: LoadedObject): string {
   return object.pathString;
 }
 
-function toReport(object: LoadedObject | MissingLibrary): ResolvedLibrary {
+function toMissing(missing: NotFound): MissingLibrary {
+  return { name: toByteString(missing.name), neededBy: toByteString(missing.neededBy) };
+}
+
+function toReport(object: LoadedObject | NotFound): ResolvedLibrary {
   if (!('pathString' in object)) {
-    return { ...object, path: null, realPath: null, links: [], foundBy: null, soname: null };
+    return { ...toMissing(object), path: null, realPath: null, links: [], foundBy: null, soname: null };
   }
   return {
-    name: object.report!.name,
-    path: object.pathString,
-    realPath: object.realPath,
+    name: toByteString(object.report!.name),
+    path: toByteString(object.pathString),
+    realPath: object.realPath === null ? null : toByteString(object.realPath),
     links: object.links,
-    neededBy: object.report!.neededBy,
+    neededBy: toByteString(object.report!.neededBy),
     foundBy: object.foundBy,
-    soname: object.soname,
+    soname: object.soname === null ? null : toByteString(object.soname),
   };
 }
 

@@ -2,6 +2,8 @@
  * @dit/resolver: which shared libraries a program loads, decided the way glibc's ld.so or musl's
  * loader decides it, without running anything. See README.md for the rules it follows.
  */
+
+export type { ByteString } from '@dit/elf';
 export { type CpuProfile, hostCpuProfile, X86_64_HWCAPS, x86ProfileForLevel } from './cpu.js';
 export { ResolveError, type ResolveErrorCode } from './errors.js';
 export {
@@ -15,7 +17,7 @@ export {
 } from './ld-cache.js';
 export { type GlibcFacts, type LoaderFacts, loaderFamily, type MuslFacts } from './loader-facts.js';
 export { createResolver, type ResolveExtra, type Resolver, resolve } from './resolve.js';
-export { type Lookup, RootFs, type SymlinkHop } from './root-fs.js';
+export { type FolderEntry, type FolderListing, type Lookup, RootFs, type SymlinkHop } from './root-fs.js';
 export type {
   FoundBy,
   LoadFailure,

@@ -14,6 +14,7 @@
 
 import { posix } from 'node:path';
 import { ElfError, type ElfFile } from '@dit/elf';
+import { toByteString } from './byte-names.js';
 import type { MainProgram } from './glibc.js';
 import type { MuslFacts } from './loader-facts.js';
 import type { Lookup, SymlinkHop } from './root-fs.js';
@@ -28,12 +29,17 @@ interface MuslObject {
   readonly identity: string | null;
   readonly realPath: string | null;
   readonly links: readonly SymlinkHop[];
-  readonly elf: ElfFile | null;
+  readonly elf: ElfFile<string> | null;
   readonly neededBy: MuslObject | null;
   readonly isMain: boolean;
   readonly isLoader: boolean;
   foundBy: FoundBy;
   report: { name: string; neededBy: string } | null;
+}
+
+interface NotFound {
+  readonly name: string;
+  readonly neededBy: string;
 }
 
 const RESERVED = ['c', 'pthread', 'rt', 'm', 'dl', 'util', 'xnet'];
@@ -47,8 +53,9 @@ export function resolveMusl(
   dlopen: readonly string[] = [],
 ): { libraries: ResolvedLibrary[]; missing: MissingLibrary[]; failure: LoadFailure | null } {
   const objects: MuslObject[] = [];
-  const report: (MuslObject | MissingLibrary)[] = [];
-  const missing: MissingLibrary[] = [];
+  /** Names not found, as the model carries them (byte-names.ts). */
+  const report: (MuslObject | NotFound)[] = [];
+  const missing: NotFound[] = [];
 
   const mainObject: MuslObject = {
     name: main.path,
@@ -163,7 +170,7 @@ export function resolveMusl(
       if (same.shortname === null && !explicit) same.shortname = posix.basename(same.name);
       return use(same, name, requester);
     }
-    let elf: ElfFile | null = null;
+    let elf: ElfFile<string> | null = null;
     if (hit.lookup.type === 'file') {
       try {
         elf = session.elf(hit.lookup.realPath!);
@@ -216,18 +223,23 @@ export function resolveMusl(
     drain();
   }
 
+  const toMissing = (entry: NotFound): MissingLibrary => ({
+    name: toByteString(entry.name),
+    neededBy: toByteString(entry.neededBy),
+  });
   const libraries = report.map((entry): ResolvedLibrary => {
     if (!('identity' in entry))
-      return { ...entry, path: null, realPath: null, links: [], foundBy: null, soname: null };
+      return { ...toMissing(entry), path: null, realPath: null, links: [], foundBy: null, soname: null };
+    const soname = entry.elf?.dynamic?.soname ?? null;
     return {
-      name: entry.report!.name,
-      path: entry.name,
-      realPath: entry.realPath,
+      name: toByteString(entry.report!.name),
+      path: toByteString(entry.name),
+      realPath: entry.realPath === null ? null : toByteString(entry.realPath),
       links: entry.links,
-      neededBy: entry.report!.neededBy,
+      neededBy: toByteString(entry.report!.neededBy),
       foundBy: entry.foundBy,
-      soname: entry.elf?.dynamic?.soname ?? null,
+      soname: soname === null ? null : toByteString(soname),
     };
   });
-  return { libraries, missing, failure: null };
+  return { libraries, missing: missing.map(toMissing), failure: null };
 }

@@ -45,7 +45,7 @@ function resolveWith(session: Session, file: string, dlopen: readonly string[]):
       lookup.type === 'directory' ? 'is a directory' : 'is not a regular file',
     );
   }
-  let elf: ElfFile;
+  let elf: ElfFile<string>;
   try {
     elf = session.elf(lookup.realPath!);
   } catch (error) {

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { ElfError, type ElfFile, readElfSync } from '@dit/elf';
+import { type ByteString, ElfError, type ElfFile, readElfSync } from '@dit/elf';
+import { fromByteString, fsPath } from './byte-names.js';
 import { type CpuProfile, hostCpuProfile } from './cpu.js';
 import { type LdCache, parseLdCache } from './ld-cache.js';
 import { RootFs } from './root-fs.js';
@@ -21,7 +22,7 @@ export class Session {
   readonly preload: string | null;
   /** Memo of per-search-candidate verdicts, owned by the loader models. */
   readonly memo = new Map<string, unknown>();
-  private readonly elfs = new Map<string, ElfFile | ElfError>();
+  private readonly elfs = new Map<string, ElfFile<string> | ElfError>();
   private readonly idents = new Map<string, Ident | null>();
   private ldCacheValue: LdCache | null | undefined;
 
@@ -34,12 +35,15 @@ export class Session {
     this.preload = joinList(options.preload);
   }
 
-  /** The parsed ELF file at a canonical path inside the root (throws ElfError, cached either way). */
-  elf(realPath: string): ElfFile {
+  /**
+   * The parsed ELF file at a canonical path inside the root (throws ElfError, cached either way),
+   * its names as the resolver carries them (byte-names.ts).
+   */
+  elf(realPath: string): ElfFile<string> {
     let entry = this.elfs.get(realPath);
     if (entry === undefined) {
       try {
-        entry = readElfSync(this.fs.hostPath(realPath));
+        entry = withNamesAsStrings(readElfSync(fsPath(this.fs.hostPath(realPath))));
       } catch (error) {
         if (!(error instanceof ElfError)) throw error;
         entry = error;
@@ -54,7 +58,7 @@ export class Session {
   ident(realPath: string): Ident | null {
     let entry = this.idents.get(realPath);
     if (entry === undefined) {
-      entry = readIdent(this.fs.hostPath(realPath));
+      entry = readIdent(fsPath(this.fs.hostPath(realPath)));
       this.idents.set(realPath, entry);
     }
     return entry;
@@ -85,7 +89,24 @@ function joinList(value: string | readonly string[] | undefined): string | null 
   return typeof value === 'string' ? value : value.join(':');
 }
 
-function readIdent(path: string): Ident | null {
+function withNamesAsStrings(elf: ElfFile): ElfFile<string> {
+  const dynamic = elf.dynamic;
+  if (dynamic === null) return { ...elf, dynamic: null };
+  const text = (name: ByteString | null) => (name === null ? null : fromByteString(name));
+  return {
+    ...elf,
+    dynamic: {
+      ...dynamic,
+      needed: dynamic.needed.map(fromByteString),
+      dependencies: dynamic.dependencies.map(({ kind, name }) => ({ kind, name: fromByteString(name) })),
+      soname: text(dynamic.soname),
+      rpath: text(dynamic.rpath),
+      runpath: text(dynamic.runpath),
+    },
+  };
+}
+
+function readIdent(path: string | Buffer): Ident | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');

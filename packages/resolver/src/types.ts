@@ -1,3 +1,4 @@
+import type { ByteString } from '@dit/elf';
 import type { CpuProfile } from './cpu.js';
 import type { SymlinkHop } from './root-fs.js';
 
@@ -28,32 +29,36 @@ export type FoundBy =
   | 'interpreter'
   | 'preload';
 
+/**
+ * Names and paths that come from an ELF file (and paths built from them) are `ByteString`s: text
+ * when UTF-8, else the exact bytes the loader would open.
+ */
 export interface ResolvedLibrary {
   /** The name it was first asked for (a DT_NEEDED entry, or a preload). */
-  readonly name: string;
+  readonly name: ByteString;
   /** The path as the loader would print it (`=> PATH` in ldd), inside the root; null when not found. */
-  readonly path: string | null;
+  readonly path: ByteString | null;
   /** The canonical path inside the root. */
-  readonly realPath: string | null;
+  readonly realPath: ByteString | null;
   /** Every symlink between `path` and `realPath` (directory links included), for exporters. */
   readonly links: readonly SymlinkHop[];
   /** The object whose request first loaded it (a path as printed; the main program's own path for it). */
-  readonly neededBy: string;
+  readonly neededBy: ByteString;
   readonly foundBy: FoundBy | null;
   /** The object's DT_SONAME, if it has one. */
-  readonly soname: string | null;
+  readonly soname: ByteString | null;
 }
 
 export interface MissingLibrary {
-  readonly name: string;
-  readonly neededBy: string;
+  readonly name: ByteString;
+  readonly neededBy: ByteString;
 }
 
 /** A problem that would stop the loader before the program starts ("error while loading shared libraries"). */
 export interface LoadFailure {
   readonly code: 'FATAL_LOAD_ERROR';
   /** The file the loader choked on. */
-  readonly path: string;
+  readonly path: ByteString;
   readonly message: string;
 }
 

@@ -43,9 +43,9 @@ function compare(file: string, oracle: Oracle, ours: Resolution | Error): string
   }
   if (oracleFatal) return null;
   const theirs = realSet(oracle.libraries.map((library) => library.path));
-  const mine = realSet(ours.libraries.map((library) => library.realPath));
+  const mine = realSet(ours.libraries.map((library) => library.realPath?.toString() ?? null));
   const theirMissing = new Set(oracle.libraries.filter((l) => l.path === null).map((l) => l.name));
-  const myMissing = new Set(ours.missing.map((m) => m.name));
+  const myMissing = new Set(ours.missing.map((m) => m.name.toString()));
   const problems = [
     ...difference(theirs, mine).map((path) => `only ld.so loads ${path}`),
     ...difference(mine, theirs).map((path) => `only we load ${path}`),

@@ -51,9 +51,11 @@ function oracleSet(file: string, options: { libraryPath?: string; root?: string 
 function ourSet(resolution: Resolution, root = '/') {
   return {
     found: new Set(
-      resolution.libraries.filter((l) => l.realPath !== null).map((l) => realInRoot(root, l.realPath!)),
+      resolution.libraries
+        .filter((l) => l.realPath !== null)
+        .map((l) => realInRoot(root, l.realPath!.toString())),
     ),
-    missing: new Set(resolution.missing.map((m) => m.name)),
+    missing: new Set(resolution.missing.map((m) => m.name.toString())),
     fatal: resolution.failure !== null,
   };
 }
@@ -204,7 +206,7 @@ describe('a foreign root', () => {
     const resolver = createResolver({ root: R });
     const ours = resolver.resolve('/usr/bin/prog');
     for (const library of ours.libraries) {
-      expect(realpathSync(join(R, library.realPath!)).startsWith(`${R}/`)).toBe(true);
+      expect(realpathSync(join(R, library.realPath!.toString())).startsWith(`${R}/`)).toBe(true);
     }
     const escaping = resolver.resolve('/usr/bin/escape');
     expect(escaping.missing.map((m) => m.name)).toEqual(['libfoo.so']);

@@ -1,7 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { depsWalkNative } from '@dit/native';
-import type { Resolution, ResolveOptions, Resolver } from '@dit/resolver';
+import type { ByteString, Resolution, ResolveOptions, Resolver } from '@dit/resolver';
 import { hostCpuProfile, x86ProfileForLevel } from '@dit/resolver/cpu';
 import { EXIT, type Io, UsageError } from '../io.js';
 
@@ -20,13 +20,23 @@ Options:
   --json                 one JSON array, an object per FILE in input order
   -h, --help             show this help
 
+A library name that is not UTF-8 is printed as its bytes; in --json, where text must be Unicode,
+it shows U+FFFD and nameBase64 (pathBase64 for its path) has its bytes.
+
 Exit status: 0 all resolved, 1 something is missing (named on stderr), 2 bad input.
 `;
+
+interface JsonLibrary {
+  name: string;
+  nameBase64?: string;
+  path: string | null;
+  pathBase64?: string;
+}
 
 interface JsonEntry {
   file: string;
   interpreter: string | null;
-  libraries: { name: string; path: string | null }[];
+  libraries: JsonLibrary[];
   error?: string;
 }
 
@@ -72,40 +82,58 @@ export async function deps(argv: string[], io: Io): Promise<number> {
 
   let status: number = EXIT.ok;
   const json: JsonEntry[] = [];
-  const tree: string[] = [];
-  const problems: string[] = [];
+  const tree: Buffer[] = [];
+  const problems: Buffer[] = [];
   for (const result of results) {
     const { file } = result;
     if ('problem' in result) {
-      problems.push(`dit: ${file}: ${result.problem}\n`);
+      problems.push(bytesOf(`dit: ${file}: ${result.problem}\n`));
       json.push({ file, interpreter: null, libraries: [], error: result.problem });
       status = EXIT.usage;
       continue;
     }
     for (const missing of result.missing) {
-      problems.push(`dit: ${file}: ${missing.name} not found (needed by ${missing.neededBy})\n`);
+      problems.push(line(`dit: ${file}: `, missing.name, ' not found (needed by ', missing.neededBy, ')'));
     }
     if (result.failure) {
-      problems.push(
-        `dit: ${file}: the loader would stop: ${result.failure.path}: ${result.failure.message}\n`,
-      );
+      const { path, message } = result.failure;
+      problems.push(line(`dit: ${file}: the loader would stop: `, path, `: ${message}`));
     }
     if ((result.missing.length > 0 || result.failure) && status === EXIT.ok) status = EXIT.incomplete;
     if (values.json) {
       const entry: JsonEntry = {
         file,
         interpreter: result.interpreter,
-        libraries: result.libraries.map(({ name, path }) => ({ name, path })),
+        libraries: result.libraries.map(jsonLibrary),
       };
-      if (result.failure) entry.error = `${result.failure.path}: ${result.failure.message}`;
+      if (result.failure) entry.error = `${result.failure.path.toString()}: ${result.failure.message}`;
       json.push(entry);
     } else {
       tree.push(renderTree(file, result.resolution!));
     }
   }
-  io.stdout(values.json ? `${JSON.stringify(json, null, 1)}\n` : tree.join(''));
-  if (problems.length > 0) io.stderr(problems.join(''));
+  io.stdout(values.json ? `${JSON.stringify(json, null, 1)}\n` : Buffer.concat(tree));
+  if (problems.length > 0) io.stderr(Buffer.concat(problems));
   return status;
+}
+
+function bytesOf(text: ByteString): Buffer {
+  return typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+}
+
+/** One line of output from text and names, each name byte for byte. */
+function line(...parts: ByteString[]): Buffer {
+  return Buffer.concat([...parts.map(bytesOf), Buffer.from('\n')]);
+}
+
+/** A library for --json: a name or path that is bytes shows as text (U+FFFD for what is not UTF-8) and as base64. */
+function jsonLibrary({ name, path }: { name: ByteString; path: ByteString | null }): JsonLibrary {
+  return {
+    name: name.toString(),
+    ...(typeof name === 'string' ? {} : { nameBase64: name.toString('base64') }),
+    path: path === null ? null : path.toString(),
+    ...(path === null || typeof path === 'string' ? {} : { pathBase64: path.toString('base64') }),
+  };
 }
 
 /** What one FILE resolved to: the loader's view, or why the FILE itself is unusable. */
@@ -113,9 +141,9 @@ type FileResult =
   | {
       file: string;
       interpreter: string | null;
-      libraries: readonly { name: string; path: string | null }[];
-      missing: readonly { name: string; neededBy: string }[];
-      failure: { path: string; message: string } | null;
+      libraries: readonly { name: ByteString; path: ByteString | null }[];
+      missing: readonly { name: ByteString; neededBy: ByteString }[];
+      failure: { path: ByteString; message: string } | null;
       /** The full resolution, for the tree view (the native walk returns only what --json prints). */
       resolution?: Resolution;
     }
@@ -206,27 +234,31 @@ function parseCpuLevel(text: string): number {
   return level;
 }
 
-/** lddtree-style: each library under the object that first needed it. */
-function renderTree(file: string, resolution: Resolution): string {
-  const lines: string[] = [];
+/** lddtree-style: each library under the object that first needed it; names byte for byte. */
+function renderTree(file: string, resolution: Resolution): Buffer {
+  const lines: Buffer[] = [];
   const head =
     resolution.loader === 'static'
       ? `${file} (statically linked)`
       : `${file}${resolution.interpreter ? ` (interpreter => ${resolution.interpreter})` : ''}`;
-  lines.push(head);
+  lines.push(line(head));
+  // Keyed by the exact bytes: two names that differ only in bytes that are not UTF-8 stay apart.
+  const key = (name: ByteString) => bytesOf(name).toString('latin1');
   const children = new Map<string, Resolution['libraries'][number][]>();
   for (const library of resolution.libraries) {
-    const list = children.get(library.neededBy) ?? [];
+    const list = children.get(key(library.neededBy)) ?? [];
     list.push(library);
-    children.set(library.neededBy, list);
+    children.set(key(library.neededBy), list);
   }
-  const walk = (parent: string, depth: number) => {
-    for (const library of children.get(parent) ?? []) {
-      lines.push(`${'    '.repeat(depth)}${library.name} => ${library.path ?? 'not found'}`);
-      if (library.path !== null && library.path !== parent) walk(library.path, depth + 1);
+  const walk = (parent: ByteString, depth: number) => {
+    for (const library of children.get(key(parent)) ?? []) {
+      lines.push(line('    '.repeat(depth), library.name, ' => ', library.path ?? 'not found'));
+      if (library.path !== null && key(library.path) !== key(parent)) walk(library.path, depth + 1);
     }
   };
   walk(resolution.file, 1);
-  if (resolution.failure) lines.push(`    error: ${resolution.failure.path}: ${resolution.failure.message}`);
-  return `${lines.join('\n')}\n`;
+  if (resolution.failure) {
+    lines.push(line('    error: ', resolution.failure.path, `: ${resolution.failure.message}`));
+  }
+  return Buffer.concat(lines);
 }
