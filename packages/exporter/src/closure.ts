@@ -1,4 +1,6 @@
-import { ResolveError, type Resolver } from '@dit/resolver';
+import { printableBytes } from '@dit/native';
+import { type ByteString, type Resolution, ResolveError, type Resolver } from '@dit/resolver';
+import { ExportError } from './errors.js';
 import { fileKind, findOnPath } from './programs.js';
 import type { Selection } from './selection.js';
 
@@ -6,9 +8,16 @@ import type { Selection } from './selection.js';
  * The static half of the file set: for every ELF file selected, its libraries and loader, as the
  * loader would find them; for every `#!` script, its interpreter (recursively: an interpreter is a
  * program too). Runs until nothing new is added.
+ *
+ * What the user named (the command's program, every --binary) and everything their closures bring
+ * in must be able to start: a library missing there is an error (EXPORT_LIBRARY_MISSING), as
+ * `dit deps` says. A library missing for an ELF file only the trace found (a plugin the check did
+ * not load) is a warning: the application ran without it.
  */
 export class Closure {
   private readonly done = new Set<string>();
+  /** Canonical paths of the named programs and of what their closures brought in. */
+  private readonly required = new Set<string>();
   readonly warnings: string[] = [];
 
   constructor(
@@ -25,6 +34,8 @@ export class Closure {
       for (const entry of [...this.selection.values()]) {
         if (entry.type !== 'file' || this.done.has(entry.path)) continue;
         this.done.add(entry.path);
+        if (entry.reasons.some((reason) => reason.kind === 'binary' || reason.kind === 'command'))
+          this.required.add(entry.path);
         this.visit(entry.path);
         changed = true;
       }
@@ -43,10 +54,11 @@ export class Closure {
     }
     for (const library of resolution.libraries) {
       if (library.path === null) continue;
-      const reason = names.includes(library.name)
-        ? ({ kind: 'runtime-data', why } as const)
-        : ({ kind: 'needed-by', by: library.neededBy } as const);
-      this.selection.add(library.path, reason);
+      const reason =
+        typeof library.name === 'string' && names.includes(library.name)
+          ? ({ kind: 'runtime-data', why } as const)
+          : ({ kind: 'needed-by', by: shown(library.neededBy) } as const);
+      this.selection.add(exportablePath(library.path, library.name, library.neededBy), reason);
     }
   }
 
@@ -65,23 +77,44 @@ export class Closure {
       if (error instanceof ResolveError) return;
       throw error;
     }
+    const required = this.required.has(realPath);
+    if (required) this.refuseUnableToStart(realPath, resolution);
     if (resolution.interpreter !== null) {
-      this.selection.add(resolution.interpreter, { kind: 'interpreter-of', of: realPath });
+      const added = this.selection.add(resolution.interpreter, { kind: 'interpreter-of', of: realPath });
+      if (required && added?.realPath) this.required.add(added.realPath);
     }
     for (const library of resolution.libraries) {
-      if (library.path !== null)
-        this.selection.add(library.path, { kind: 'needed-by', by: library.neededBy });
+      if (library.path === null) continue;
+      const path = exportablePath(library.path, library.name, library.neededBy);
+      const added = this.selection.add(path, { kind: 'needed-by', by: shown(library.neededBy) });
+      if (required && added?.realPath) this.required.add(added.realPath);
     }
     for (const missing of resolution.missing) {
       this.warnings.push(
-        `${missing.name} (needed by ${missing.neededBy}) was not found: ${realPath} may not start`,
+        `${shown(missing.name)} (needed by ${shown(missing.neededBy)}) was not found: ${realPath} may not start`,
       );
     }
     if (resolution.failure) {
       this.warnings.push(
-        `the loader would refuse ${realPath}: ${resolution.failure.path}: ${resolution.failure.message}`,
+        `the loader would refuse ${realPath}: ${shown(resolution.failure.path)}: ${resolution.failure.message}`,
       );
     }
+  }
+
+  /** A named program (or a library of one) that the loader could not start stops the export. */
+  private refuseUnableToStart(realPath: string, resolution: Resolution): void {
+    const problems = resolution.missing.map(
+      (missing) => `${shown(missing.name)} not found (needed by ${shown(missing.neededBy)})`,
+    );
+    if (resolution.failure) {
+      const { path, message } = resolution.failure;
+      problems.push(`the loader would stop: ${shown(path)}: ${message}`);
+    }
+    if (problems.length === 0) return;
+    throw new ExportError(
+      'EXPORT_LIBRARY_MISSING',
+      `${problems.join('; ')}: ${realPath} would not start. Nothing was exported.`,
+    );
   }
 
   private visitScript(realPath: string, interpreter: string, argument: string | null): void {
@@ -100,4 +133,19 @@ export class Closure {
       }
     }
   }
+}
+
+/** A name or path for a message: as it is, or its bytes with `\xNN` where it is not UTF-8. */
+function shown(name: ByteString): string {
+  return typeof name === 'string' ? name : printableBytes(name);
+}
+
+/** A library's path for the selection; one that is not UTF-8 is refused, as names.ts refuses others. */
+function exportablePath(path: ByteString, name: ByteString, neededBy: ByteString): string {
+  if (typeof path === 'string') return path;
+  throw new ExportError(
+    'EXPORT_NAME_NOT_UTF8',
+    `${shown(path)} (the library ${shown(name)}, needed by ${shown(neededBy)}): the name is not UTF-8, ` +
+      'which dit export does not handle yet; rename it. Nothing was exported.',
+  );
 }

@@ -18,6 +18,11 @@ export type ExportErrorCode =
   | 'EXPORT_TRACE_UNAVAILABLE'
   /** A file the export needs has a name that is not UTF-8, which dit cannot copy as it is. */
   | 'EXPORT_NAME_NOT_UTF8'
+  /**
+   * A program the user named (the command, a --binary) or a library of one needs a library the
+   * loader would not find, or the loader would refuse to start it: the export could not run.
+   */
+  | 'EXPORT_LIBRARY_MISSING'
   /** Copying failed part-way (disk full, permissions); the partial copy was removed. */
   | 'EXPORT_WRITE_FAILED';
 
