@@ -88,7 +88,9 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
   const warnings: string[] = [];
   /** What the export is made from, named as the user named it: --path must hold none of it. */
   const sources: { hostPath: string; what: string }[] = [];
-  const hostPathOf = (path: string) => fs.hostPath(fs.lookup(path).realPath ?? path);
+  // A path that does not resolve inside the root (missing, a loop) stands for the root itself:
+  // resolved on the host instead, the root's links would lead out of it (`-> /` is the host's `/`).
+  const hostPathOf = (path: string) => fs.hostPath(fs.lookup(path).realPath ?? '/');
 
   for (const binary of options.binaries ?? []) {
     const found = findOnPath(fs, binary, searchPath, cwd);

@@ -1,12 +1,13 @@
-import { posix } from 'node:path';
+import type { GlobExpansion } from './confined-glob.js';
 import { ExportError } from './errors.js';
 import type { Selection } from './selection.js';
+import type { Reason } from './types.js';
 
-// fast-glob and picomatch are about 60 modules: loaded only when a pattern is given, so an export
-// without --include/--exclude does not pay for them at start-up. (Literal import() calls, so that
-// the bundler of dit.tar still sees and includes them.)
-const loadFastGlob = async () => (await import('fast-glob')).default;
+// picomatch and the confined walk are loaded only when a pattern is given, so an export without
+// --include/--exclude does not pay for them at start-up. (Literal import() calls, so that the
+// bundler of dit.tar still sees and includes them.)
 const loadPicomatch = async () => (await import('picomatch')).default;
+const loadConfinedGlob = async () => import('./confined-glob.js');
 
 /**
  * Patterns are absolute paths inside the root (`/usr/share/zoneinfo/**`). One that climbs out of
@@ -30,51 +31,59 @@ export function checkPattern(pattern: string, option: string): string {
 }
 
 /**
- * Adds what `--include` patterns match. An exact path (no glob characters) must exist, bypasses the
- * deny list (the user named it), and takes a whole folder; a glob takes what it matches, links not
- * followed, dot files included, the deny list applied.
+ * Adds what `--include` patterns match, and returns a warning for every folder the walk had to skip.
+ * An exact path (no glob characters) must exist, bypasses the deny list (the user named it), and
+ * takes a whole folder; a glob takes what it matches, dot files included, the deny list applied.
+ *
+ * Every folder is read through the root's own path walk (RootFs): a symlink on the way, absolute
+ * or full of `..`, leads somewhere inside the root and never to the host's folders, and a loop or a
+ * folder that cannot be listed is skipped with a warning instead of ending the export. Symlinks met
+ * below a pattern's literal part are taken as links, not walked into (see confined-glob.ts).
  */
-export async function addIncludes(selection: Selection, patterns: readonly string[]): Promise<void> {
-  if (patterns.length === 0) return;
-  const fastGlob = await loadFastGlob();
+export async function addIncludes(selection: Selection, patterns: readonly string[]): Promise<string[]> {
+  if (patterns.length === 0) return [];
+  const [picomatch, { expandGlob, listTree }] = await Promise.all([loadPicomatch(), loadConfinedGlob()]);
   const fs = selection.fs;
+  const warnings: string[] = [];
+  const take = (raw: string, expansion: GlobExpansion, reason: Reason): void => {
+    for (const skipped of expansion.skipped) {
+      warnings.push(`--include ${raw}: skipped ${skipped.path}: ${whySkipped(skipped.error)}`);
+    }
+    if (expansion.via !== null) selection.add(expansion.via, reason);
+    for (const match of expansion.matches) selection.add(match, reason);
+  };
   for (const raw of patterns) {
     const pattern = checkPattern(raw, '--include');
     const reason = { kind: 'included', pattern: raw } as const;
-    if (!fastGlob.isDynamicPattern(pattern)) {
+    if (!picomatch.scan(pattern).isGlob) {
       const lookup = fs.lookup(pattern);
       if (lookup.error !== null && lookup.links.length === 0) {
         throw new ExportError('EXPORT_NOT_FOUND', `--include ${raw}: no such file or folder in the root`);
       }
       selection.add(pattern, reason, { exact: true });
-      if (lookup.type === 'directory') addFolder(fastGlob, selection, lookup.realPath!, reason);
+      // Only the folder itself was named: what lies inside still passes the deny list.
+      if (lookup.type === 'directory') take(raw, listTree(fs, lookup.realPath!), reason);
       continue;
     }
-    const matches = fastGlob.sync(pattern.slice(1), {
-      cwd: fs.root,
-      dot: true,
-      onlyFiles: false,
-      followSymbolicLinks: false,
-      unique: true,
-    });
-    for (const match of matches.sort()) selection.add(`/${match}`, reason);
+    take(raw, expandGlob(fs, pattern), reason);
   }
+  return warnings;
 }
 
-function addFolder(
-  fastGlob: Awaited<ReturnType<typeof loadFastGlob>>,
-  selection: Selection,
-  dir: string,
-  reason: { kind: 'included'; pattern: string },
-): void {
-  const matches = fastGlob.sync('**', {
-    cwd: selection.fs.hostPath(dir),
-    dot: true,
-    onlyFiles: false,
-    followSymbolicLinks: false,
-  });
-  // Only the folder itself was named: what lies inside still passes the deny list.
-  for (const match of matches.sort()) selection.add(posix.join(dir, match), reason);
+/** A listing's errno, said for the user. */
+function whySkipped(error: string): string {
+  switch (error) {
+    case 'ELOOP':
+      return 'too many symbolic links (a loop)';
+    case 'ENOTDIR':
+      return 'not a folder';
+    case 'EACCES':
+      return 'permission denied';
+    case 'ENAMETOOLONG':
+      return 'path too long to list (beyond PATH_MAX)';
+    default:
+      return `cannot be listed (${error})`;
+  }
 }
 
 /** Removes what `--exclude` patterns match (directories stay when something exported lies inside). */
