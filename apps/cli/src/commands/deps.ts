@@ -151,7 +151,7 @@ type FileResult =
 
 /**
  * The TypeScript resolver, loaded only when something needs it: the native walk answers most
- * `--json` calls alone, and loading @dit/resolver (and elfy under it) is a good share of a short
+ * `--json` calls alone, and loading @dit/resolver is a good share of a short
  * run's start-up.
  */
 type ResolverModule = typeof import('@dit/resolver');
