@@ -24,9 +24,11 @@ import { dirname, join, posix } from 'node:path';
 import { type ExportReport, exportImage } from '@dit/exporter';
 import { RootFs } from '@dit/resolver';
 import { build } from 'esbuild';
+import picomatch from 'picomatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDebianRoot } from '../../../test-support/debian-root.mjs';
 import { tempDir } from '../../../test-support/fixtures.js';
+import { expandGlob } from '../src/confined-glob.js';
 
 const REPO = realpathSync(join(import.meta.dirname, '../../..'));
 const temp = tempDir('dit-confinement-');
@@ -295,6 +297,81 @@ describe('--include in a root full of escaping links', () => {
 });
 
 /**
+ * The walk against the simplest reference there is: every path of a real tree, listed in full, and
+ * picomatch asked about each (a folder also with a trailing slash). Equal results mean the pruning
+ * never drops a match and the semantics stay picomatch's.
+ */
+describe('matching: picomatch semantics, pruned walk', () => {
+  const debian = ensureDebianRoot();
+  const everything: { path: string; folder: boolean }[] = [];
+  (function list(dir: string): void {
+    for (const entry of readdirSync(join(debian, dir), { withFileTypes: true })) {
+      const path = posix.join(dir, entry.name);
+      everything.push({ path, folder: entry.isDirectory() });
+      if (entry.isDirectory()) list(path);
+    }
+  })('/');
+  // The literal part itself (`/usr/share/zoneinfo` of `/usr/share/zoneinfo/**`) is where the walk
+  // starts, not a match: it comes into the export as the folder of what matched, as it always did.
+  const reference = (pattern: string) => {
+    const isMatch = picomatch(pattern, { dot: true });
+    const start = picomatch.scan(pattern).base;
+    return everything
+      .filter(({ path }) => path !== start)
+      .filter(({ path, folder }) => isMatch(path) || (folder && isMatch(`${path}/`)))
+      .map(({ path }) => path)
+      .sort();
+  };
+
+  it.each([
+    '/usr/share/zoneinfo/**',
+    '/usr/lib/x86_64-linux-gnu/perl-base/*',
+    '/usr/share/zoneinfo/[A-C]*/**',
+    '/usr/share/zoneinfo/**/*Paris',
+    '/usr/**/zoneinfo/Europe/?aris',
+    '/etc/**/*.conf',
+    '/etc/.*',
+    '/etc/{passwd,group,apt/*}',
+    '/usr/share/{doc,man}/*',
+    '/usr/{lib,share}/**/copyright',
+    '/usr/lib/**/',
+    '/var/lib/dpkg/info/*.@(list|md5sums)',
+    '/*',
+  ])('%s', (pattern) => {
+    expect(expandGlob(new RootFs(debian), pattern).matches).toEqual(reference(pattern));
+  });
+
+  it('`dir*/**` takes the folder it matches too, `**/` only folders', () => {
+    const fs = new RootFs(debian);
+    expect(expandGlob(fs, '/usr/share/zoneinfo/Eur*/**').matches).toContain('/usr/share/zoneinfo/Europe');
+    const folders = expandGlob(fs, '/etc/**/').matches;
+    expect(folders.length).toBeGreaterThan(5);
+    expect(folders.every((path) => lstatSync(join(debian, path)).isDirectory())).toBe(true);
+  });
+
+  it('lists only the folders the pattern can still match below', () => {
+    const fs = new RootFs(debian);
+    const listed: string[] = [];
+    const readdirEntry = fs.readdirEntry.bind(fs);
+    fs.readdirEntry = (parent, name) => {
+      const listing = readdirEntry(parent, name);
+      listed.push(listing.path);
+      return listing;
+    };
+    expandGlob(fs, '/usr/share/zoneinfo/**');
+    expect(listed.length).toBeGreaterThan(5);
+    expect(listed.every((path) => path.startsWith('/usr/share/zoneinfo/'))).toBe(true);
+    listed.length = 0;
+    expandGlob(fs, '/usr/*/zoneinfo/Europe/*');
+    // /usr's folders, then zoneinfo and Europe: nothing else is read.
+    expect(listed.filter((path) => path.split('/').length > 3)).toEqual([
+      '/usr/share/zoneinfo',
+      '/usr/share/zoneinfo/Europe',
+    ]);
+  });
+});
+
+/**
  * The proof, from the outside: dit's own process under strace, every file syscall and every folder
  * listing, each path resolved on the host as the kernel resolved it.
  */
@@ -405,8 +482,9 @@ describe('dit export --root under strace', () => {
     const allowed = allowlist(out);
     const found = new Set<string>();
     for (const access of accesses(log)) {
-      for (const path of hostPaths(access)) {
-        if (isUnder(path, R) || allowed(path, access)) continue;
+      for (const [index, path] of hostPaths(access).entries()) {
+        // Past the first, a path is where one named inside the root really led: never allowlisted.
+        if (isUnder(path, R) || (index === 0 && allowed(path, access))) continue;
         found.add(`${access.syscall} ${path}${access.failed ? ' (failed)' : ''}`);
       }
     }
@@ -448,7 +526,9 @@ describe('dit export --root under strace', () => {
    *   looked for one folder up from its bundle (@dit/native's loader);
    * - the programs dit runs (strace, unshare), looked up on PATH and executed; the working directory
    *   `/` they are started in; the temporary folder (os.tmpdir()/dit-trace-*) where the check's
-   *   strace writes its log, which dit reads and removes.
+   *   strace writes its log, which dit reads and removes; and the names in os.tmpdir() itself, where
+   *   the trace looks for the log folders of dead dit runs to remove them (names only: nothing of
+   *   another folder is opened).
    */
   function allowlist(out: string): (path: string, access: Access) => boolean {
     const libraries = new Set<string>();
@@ -476,6 +556,8 @@ describe('dit export --root under strace', () => {
       if (access.failed && [`${home}/.node_modules`, `${home}/.node_libraries`].includes(path)) return true;
       if (tools.includes(name) && searchPath.includes(folder) && !access.opens) return true;
       if (access.syscall === 'chdir' && path === '/') return true;
+      if (path === traceLogs && (access.syscall === 'getdents64' || /^open/.test(access.syscall)))
+        return true;
       if (/^dit-trace-[^/]+$/.test(path.slice(traceLogs.length + 1).split('/')[0] ?? '')) {
         if (isUnder(path, traceLogs) && path !== traceLogs) return true;
       }
