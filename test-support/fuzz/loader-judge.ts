@@ -1,0 +1,96 @@
+/**
+ * glibc's ld.so as the judge of a mutant: where it can trace the file (64-bit x86-64, ET_EXEC or
+ * ET_DYN with PT_DYNAMIC, no foreign interpreter, never a static executable, which it would run), it
+ * must load the same files and miss the same names as our resolution, and stop exactly when we say
+ * it would stop. A mutant is hostile input, so the loader runs as `nobody`, from `/`, with a timeout.
+ */
+import { spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import type { Resolution } from '../../packages/resolver/src/index.js';
+import { readElfInfo } from '../corpus.mjs';
+import { loaderTraceCommand, parseLoaderTrace } from '../ld-trace.mjs';
+
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+
+/**
+ * null when ld.so agrees; `not-traceable` when it cannot be asked; `program-rejected` when ld.so
+ * refuses the mutant itself (its own segments, version fields, an assertion in ld.so): run as a
+ * command, ld.so maps the program the kernel would map on exec, checks dit does not model, since a
+ * program the kernel cannot map is no dependency question. Else the disagreement in words.
+ */
+export function judgeWithLoader(
+  file: string,
+  ours: Resolution,
+): string | null | 'not-traceable' | 'program-rejected' {
+  let info: { reason: string | null };
+  try {
+    info = readElfInfo(file);
+  } catch {
+    return 'not-traceable';
+  }
+  if (info.reason !== null) return 'not-traceable';
+  const { argv } = loaderTraceCommand(file);
+  const [command, ...args] = isRoot
+    ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...argv]
+    : argv;
+  const run = spawnSync(command!, args, {
+    cwd: '/',
+    encoding: 'utf8',
+    timeout: 10_000,
+    killSignal: 'SIGKILL',
+  });
+  if (run.error !== undefined || run.signal !== null) return 'not-traceable';
+  const trace = parseLoaderTrace(run.stdout, run.stderr);
+  const fatal = run.status === 127 && trace.libraries.length === 0;
+  const diagnostics = trace.errors.join('\n');
+  if (
+    fatal &&
+    ours.failure === null &&
+    (diagnostics.startsWith(`${file}: error while loading shared libraries: ${file}: `) ||
+      diagnostics.includes('Inconsistency detected by ld.so'))
+  ) {
+    return 'program-rejected';
+  }
+  if (fatal !== (ours.failure !== null)) {
+    return fatal
+      ? `ld.so stops (${trace.errors.join('; ').slice(0, 200)}), we do not`
+      : `we say the loader stops (${ours.failure?.message}), ld.so loads ${trace.libraries.length} objects`;
+  }
+  if (fatal) return null;
+  const theirs = realSet(trace.libraries.map((l: { path: string | null }) => l.path));
+  const mine = realSet(ours.libraries.map((l) => (l.realPath === null ? null : text(l.realPath))));
+  const theirMissing = new Set(
+    trace.libraries
+      .filter((l: { path: string | null }) => l.path === null)
+      .map((l: { name: string }) => l.name),
+  );
+  const myMissing = new Set(ours.missing.map((m) => text(m.name)));
+  const problems = [
+    ...[...theirs].filter((p) => !mine.has(p)).map((p) => `only ld.so loads ${p}`),
+    ...[...mine].filter((p) => !theirs.has(p)).map((p) => `only we load ${p}`),
+    ...[...theirMissing]
+      .filter((n) => !myMissing.has(n))
+      .map((n) => `only ld.so misses ${JSON.stringify(n)}`),
+    ...[...myMissing].filter((n) => !theirMissing.has(n)).map((n) => `only we miss ${JSON.stringify(n)}`),
+  ];
+  return problems.length === 0 ? null : problems.join('; ');
+}
+
+/** A name or path as ld.so's output decodes it (UTF-8, replacement characters for other bytes). */
+function text(value: string | Uint8Array): string {
+  return typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
+}
+
+function realSet(paths: readonly (string | null)[]): Set<string> {
+  const set = new Set<string>();
+  for (const path of paths) {
+    if (path === null) continue;
+    try {
+      set.add(realpathSync(path.startsWith('/') ? path : `/${path}`));
+    } catch {
+      set.add(`unresolvable:${path}`);
+    }
+  }
+  return set;
+}

@@ -1,0 +1,226 @@
+/**
+ * The ELF reader and the resolvers under mutation. Each case is a mutant of a seed program or
+ * library, written where `$ORIGIN/lib` still reaches the seed libraries, then:
+ * - @dit/resolver (TypeScript) must return a resolution or throw its typed `ResolveError`;
+ * - the native walk (@dit/native, Rust) must answer every file of the batch, never throw;
+ * - `dit deps --json` in-process must exit 0, 1 or 2 and print exactly the same with the native walk
+ *   and with `DIT_NATIVE=0`, every stderr line a `dit: ` line (no stack trace);
+ * - optionally (the long run), glibc's ld.so is the judge wherever it can trace the mutant.
+ */
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { main } from '../../apps/cli/src/main.js';
+import { depsWalkNative } from '../../packages/native/src/deps-walk-native.js';
+import { createResolver, hostCpuProfile, ResolveError } from '../../packages/resolver/src/index.js';
+import { judgeWithLoader } from './loader-judge.js';
+import { mutateElf } from './mutate-elf.js';
+import { Random } from './random.js';
+import { buildElfSeeds } from './seeds.js';
+import { Counters, describeError, type Finding, type FuzzTarget } from './target.js';
+
+export interface ElfTargetOptions {
+  /** Run the CLI comparison on every Nth batch (1: all; 0: never). */
+  readonly cliEvery?: number;
+  /** Ask ld.so about at most this many cases per batch (0: never; it costs a process per case). */
+  readonly loaderPerBatch?: number;
+}
+
+export function elfTarget(dir: string, options: ElfTargetOptions = {}): FuzzTarget {
+  const { seeds, mutantDir } = buildElfSeeds(dir);
+  // The loader judge runs as nobody: it must be able to reach the mutants.
+  for (const path of [dir, join(dir, 'corpus'), join(dir, 'corpus/lib'), mutantDir]) chmodSync(path, 0o755);
+  const seedBytes = seeds.map((s) => s.data);
+  const counters = new Counters();
+  const cpu = hostCpuProfile();
+  const cliEvery = options.cliEvery ?? 1;
+  const loaderPerBatch = options.loaderPerBatch ?? 0;
+  let batches = 0;
+
+  const mutant = (seed: number): Uint8Array => {
+    const rng = new Random(seed);
+    return mutateElf(rng.pick(seedBytes), rng, seedBytes);
+  };
+
+  return {
+    name: 'elf',
+    counters,
+    mutant,
+    close: () => rmSync(dir, { recursive: true, force: true }),
+    async run(caseSeeds) {
+      const findings: Finding[] = [];
+      const report = (seed: number, problem: string) => findings.push({ target: 'elf', seed, problem });
+      const files = caseSeeds.map((seed, slot) => {
+        const file = join(mutantDir, `case-${slot}`);
+        writeFileSync(file, mutant(seed));
+        return file;
+      });
+
+      // 1. The TypeScript resolver, file by file.
+      const resolver = createResolver({ cpu });
+      const typescript = files.map((file, slot) =>
+        counters.timed(caseSeeds[slot]!, () => {
+          try {
+            const resolution = resolver.resolve(file);
+            counters.add(resolution.failure === null ? 'resolved' : 'loader-would-stop');
+            if (resolution.missing.length > 0) counters.add('with-missing-libraries');
+            return resolution;
+          } catch (error) {
+            if (error instanceof ResolveError) {
+              counters.add('bad-input (typed ResolveError)');
+              return error;
+            }
+            report(caseSeeds[slot]!, `the TypeScript resolver threw ${describeError(error)}`);
+            return error as Error;
+          }
+        }),
+      );
+
+      // 2. The native walk on the whole batch.
+      try {
+        const native = depsWalkNative(files, { root: '/', cwd: '/', libraryPath: null, useCache: true, cpu });
+        if (native !== undefined) {
+          if (native.length !== files.length) {
+            report(caseSeeds[0]!, `the native walk answered ${native.length} of ${files.length} files`);
+          }
+          for (const answer of native) {
+            counters.add('unsupported' in answer ? 'native-left-to-typescript' : 'native-answered');
+          }
+        }
+      } catch (error) {
+        findings.push(...pinNativeThrow(caseSeeds, files, cpu, error));
+      }
+
+      // 3. The CLI, both ways.
+      if (cliEvery > 0 && batches % cliEvery === 0)
+        findings.push(...(await compareCli(caseSeeds, files, counters)));
+
+      // 4. The loader, where it can judge.
+      let judged = 0;
+      for (let slot = 0; slot < files.length && judged < loaderPerBatch; slot++) {
+        const ours = typescript[slot];
+        if (ours === undefined || ours instanceof Error) continue;
+        const verdict = judgeWithLoader(files[slot]!, ours);
+        if (verdict === 'not-traceable') continue;
+        judged++;
+        counters.add('judged by ld.so');
+        if (verdict === 'program-rejected') {
+          counters.add('ld.so rejects the program itself');
+          continue;
+        }
+        if (verdict !== null) {
+          counters.add('ld.so disagrees');
+          report(caseSeeds[slot]!, `ld.so disagrees: ${verdict}`);
+        }
+      }
+      batches++;
+      return findings;
+    },
+  };
+}
+
+/** A native walk that threw for a batch: which files make it throw alone. */
+function pinNativeThrow(
+  seeds: readonly number[],
+  files: readonly string[],
+  cpu: ReturnType<typeof hostCpuProfile>,
+  batchError: unknown,
+): Finding[] {
+  const findings: Finding[] = [];
+  files.forEach((file, slot) => {
+    try {
+      depsWalkNative([file], { root: '/', cwd: '/', libraryPath: null, useCache: true, cpu });
+    } catch (error) {
+      findings.push({
+        target: 'elf',
+        seed: seeds[slot]!,
+        problem: `the native walk threw ${describeError(error)}`,
+      });
+    }
+  });
+  if (findings.length === 0) {
+    findings.push({
+      target: 'elf',
+      seed: seeds[0]!,
+      problem: `the native walk threw for the batch but for no file alone: ${describeError(batchError)}`,
+    });
+  }
+  return findings;
+}
+
+interface CliRun {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function runDeps(files: readonly string[], native: boolean): Promise<CliRun> {
+  const saved = process.env.DIT_NATIVE;
+  if (native) delete process.env.DIT_NATIVE;
+  else process.env.DIT_NATIVE = '0';
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const bytes = (text: string | Uint8Array) =>
+    typeof text === 'string' ? Buffer.from(text) : Buffer.from(text);
+  try {
+    const status = await main(['deps', '--json', ...files], {
+      stdout: (text) => out.push(bytes(text)),
+      stderr: (text) => err.push(bytes(text)),
+    });
+    return {
+      status,
+      stdout: Buffer.concat(out).toString('latin1'),
+      stderr: Buffer.concat(err).toString('latin1'),
+    };
+  } catch (error) {
+    return { status: -1, stdout: '', stderr: `main threw ${describeError(error)}` };
+  } finally {
+    if (saved === undefined) delete process.env.DIT_NATIVE;
+    else process.env.DIT_NATIVE = saved;
+  }
+}
+
+/** What is wrong with one run on its own, or null. */
+function badRun(run: CliRun, mode: string): string | null {
+  if (![0, 1, 2].includes(run.status))
+    return `${mode}: exit status ${run.status}: ${run.stderr.slice(0, 300)}`;
+  const stray = run.stderr.split('\n').find((line) => line !== '' && !line.startsWith('dit: '));
+  if (stray !== undefined) return `${mode}: a stderr line that is not a dit: line: ${stray.slice(0, 200)}`;
+  return null;
+}
+
+async function compareCli(
+  seeds: readonly number[],
+  files: readonly string[],
+  counters: Counters,
+): Promise<Finding[]> {
+  const native = await runDeps(files, true);
+  const typescript = await runDeps(files, false);
+  counters.add(`cli-status-${typescript.status}`);
+  const batchProblem =
+    badRun(native, 'native') ??
+    badRun(typescript, 'DIT_NATIVE=0') ??
+    (native.status !== typescript.status ||
+    native.stdout !== typescript.stdout ||
+    native.stderr !== typescript.stderr
+      ? 'the native walk and DIT_NATIVE=0 print differently'
+      : null);
+  if (batchProblem === null) return [];
+  // Pin the batch's problem on its files, one run each way per file.
+  const findings: Finding[] = [];
+  for (let slot = 0; slot < files.length; slot++) {
+    const one = [files[slot]!];
+    const [n, t] = [await runDeps(one, true), await runDeps(one, false)];
+    const problem =
+      badRun(n, 'native') ??
+      badRun(t, 'DIT_NATIVE=0') ??
+      (n.status !== t.status || n.stdout !== t.stdout || n.stderr !== t.stderr
+        ? `dit deps --json differs: native (status ${n.status}) ${n.stdout}${n.stderr} | DIT_NATIVE=0 (status ${t.status}) ${t.stdout}${t.stderr}`
+        : null);
+    if (problem !== null)
+      findings.push({ target: 'elf', seed: seeds[slot]!, problem: problem.slice(0, 2000) });
+  }
+  if (findings.length === 0) {
+    findings.push({ target: 'elf', seed: seeds[0]!, problem: `batch only (no file alone): ${batchProblem}` });
+  }
+  return findings;
+}

@@ -1,0 +1,157 @@
+/**
+ * The ld.so.cache readers under mutation. Every case: the TypeScript parser returns a cache or
+ * throws its typed `LdCacheError` (nothing else), holds no more entries than the file has room for,
+ * and its lookups return a path or null for names present, absent and equal-by-libcmp. One case in
+ * `differentialEvery` also puts the mutant at `/etc/ld.so.cache` of a fixture root whose program
+ * needs libraries only the cache finds: the TypeScript resolver and the native walk (whose Rust
+ * reader, src/ldcache.rs, is otherwise out of reach) must then load the same files.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { depsWalkNative } from '../../packages/native/src/deps-walk-native.js';
+import {
+  type CpuProfile,
+  createResolver,
+  hostCpuProfile,
+  LdCacheError,
+  lookupLdCache,
+  parseLdCache,
+  ResolveError,
+  x86ProfileForLevel,
+} from '../../packages/resolver/src/index.js';
+import { mutateLdCache } from './mutate-ld-cache.js';
+import { mix32, Random } from './random.js';
+import { buildLdCacheSeeds } from './seeds.js';
+import { Counters, describeError, type Finding, type FuzzTarget } from './target.js';
+
+const NAMES = [
+  'libfoo.so.1',
+  'libfoo.so.01',
+  'libbar.so.1',
+  'libnum.so.10',
+  'libé.so.1',
+  'libc.so.6',
+  'nope',
+  '',
+];
+const LOOKUPS = [
+  { acceptedFlags: [0x0303], activeHwcaps: ['x86-64-v3', 'x86-64-v2'], isaLevel: 2, legacyHwcap: 0n },
+  { acceptedFlags: [0x0303], activeHwcaps: [], isaLevel: 0, legacyHwcap: null },
+  {
+    acceptedFlags: [0x0001, 0x0003],
+    activeHwcaps: ['x86-64-v2', '', 'x86-64-v2'],
+    isaLevel: 31,
+    legacyHwcap: 1n << 63n,
+  },
+];
+
+export interface LdCacheTargetOptions {
+  /** Compare the TypeScript resolver with the native walk on every Nth case (0: never). */
+  readonly differentialEvery?: number;
+}
+
+export function ldCacheTarget(dir: string, options: LdCacheTargetOptions = {}): FuzzTarget {
+  const { seeds, root, program } = buildLdCacheSeeds(dir);
+  const seedBytes = seeds.map((s) => s.data);
+  const counters = new Counters();
+  const differentialEvery = options.differentialEvery ?? 4;
+  const cpus: CpuProfile[] = [
+    hostCpuProfile(),
+    x86ProfileForLevel(0),
+    x86ProfileForLevel(1),
+    x86ProfileForLevel(3),
+  ];
+
+  const mutant = (seed: number): Uint8Array => {
+    const rng = new Random(seed);
+    return mutateLdCache(rng.pick(seedBytes), rng, seedBytes);
+  };
+
+  const parseCase = (seed: number, data: Uint8Array): string | null => {
+    let cache: ReturnType<typeof parseLdCache>;
+    try {
+      cache = parseLdCache(data, 'mutant');
+    } catch (error) {
+      if (error instanceof LdCacheError && error.code === 'LDCACHE_INVALID') {
+        counters.add('rejected (typed LdCacheError)');
+        return null;
+      }
+      return `parseLdCache threw ${describeError(error)}`;
+    }
+    counters.add(`parsed ${cache.format}`);
+    // Entries are at least 12 bytes each: more would mean the parser invented some.
+    if (cache.entries.length > data.length / 12)
+      return `${cache.entries.length} entries from ${data.length} bytes`;
+    for (const options of LOOKUPS) {
+      for (const name of NAMES) {
+        try {
+          const found = lookupLdCache(cache, name, options);
+          if (found !== null && typeof found !== 'string') return `lookupLdCache returned ${typeof found}`;
+          if (found !== null) counters.add('lookups that found a path');
+        } catch (error) {
+          return `lookupLdCache(${JSON.stringify(name)}) threw ${describeError(error)} (seed ${seed})`;
+        }
+      }
+    }
+    return null;
+  };
+
+  const differentialCase = (seed: number, data: Uint8Array): string | null => {
+    writeFileSync(join(root, 'etc/ld.so.cache'), data);
+    const cpu = cpus[new Random(seed ^ 0x5a5a).below(cpus.length)]!;
+    let typescript: unknown;
+    try {
+      const r = createResolver({ root, cpu }).resolve(program);
+      typescript = {
+        libraries: r.libraries.map((l) => [l.name, l.path]),
+        missing: r.missing.map((m) => m.name),
+        failure: r.failure?.message ?? null,
+      };
+    } catch (error) {
+      if (!(error instanceof ResolveError)) return `the TypeScript resolver threw ${describeError(error)}`;
+      typescript = { error: error.problem };
+    }
+    let native: unknown;
+    try {
+      const answer = depsWalkNative([program], { root, cpu, libraryPath: null })?.[0];
+      if (answer === undefined) return null; // no addon (or DIT_NATIVE=0): nothing to compare
+      if ('unsupported' in answer) return 'the native walk left a plain glibc program to TypeScript';
+      native =
+        'error' in answer
+          ? { error: answer.error }
+          : {
+              libraries: answer.libraries.map((l) => [l.name, l.path]),
+              missing: answer.missing.map((m) => m.name),
+              failure: answer.failure?.message ?? null,
+            };
+    } catch (error) {
+      return `the native walk threw ${describeError(error)}`;
+    }
+    counters.add('compared with the native walk');
+    const [a, b] = [JSON.stringify(typescript), JSON.stringify(native)];
+    return a === b ? null : `TypeScript and native resolve differently with this cache: ${a} | ${b}`;
+  };
+
+  return {
+    name: 'ld-cache',
+    counters,
+    mutant,
+    close: () => rmSync(dir, { recursive: true, force: true }),
+    async run(caseSeeds) {
+      const findings: Finding[] = [];
+      for (const seed of caseSeeds) {
+        const data = mutant(seed);
+        const problem = counters.timed(seed, () => {
+          const parsed = parseCase(seed, data);
+          // Chosen by the seed, so that a replayed case makes the same comparison.
+          if (parsed !== null || differentialEvery === 0 || mix32(seed ^ 0xd1ff) % differentialEvery !== 0) {
+            return parsed;
+          }
+          return differentialCase(seed, data);
+        });
+        if (problem !== null) findings.push({ target: 'ld-cache', seed, problem: problem.slice(0, 2000) });
+      }
+      return findings;
+    },
+  };
+}
