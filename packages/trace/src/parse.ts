@@ -91,9 +91,11 @@ interface Fork {
 }
 
 const CREATORS = new Set(['clone', 'clone3', 'fork', 'vfork']);
-const UNFINISHED = /\s*<unfinished \.\.\.>$/;
-const DETACHED = /\s*<detached \.\.\.>$/;
-const PID_CHANGED = /\s*<pid changed to (\d+) \.\.\.>$/;
+// Matched without a leading `\s*`: a regex starting with one retries at every blank of a long run
+// (an argument of 16,384 spaces), quadratic in it. The blanks before the marker are trimmed instead.
+const UNFINISHED = /<unfinished \.\.\.>$/;
+const DETACHED = /<detached \.\.\.>$/;
+const PID_CHANGED = /<pid changed to (\d+) \.\.\.>$/;
 const RESUMED = /^<\.\.\. ([a-z0-9_]+) resumed>(.*)$/;
 const MAX_UNPARSED = 100;
 
@@ -126,6 +128,10 @@ export class StraceLogParser {
     // `-o FILE -f` prefixes the pid; strace on stderr writes `[pid  N] `; a single process has none.
     const prefixed = /^(?:(\d+)|\[pid\s+(\d+)\])\s+/.exec(line);
     const pid = prefixed === null ? 0 : Number(prefixed[1] ?? prefixed[2]);
+    if (!Number.isSafeInteger(pid)) {
+      this.noteUnparsed(line); // hundreds of digits: no pid, a damaged line
+      return;
+    }
     const rest = prefixed === null ? line : line.slice(prefixed[0].length);
     this.firstPid ??= pid;
 
@@ -149,17 +155,20 @@ export class StraceLogParser {
     }
     const changed = PID_CHANGED.exec(rest);
     if (changed !== null) {
-      this.migrating.set(Number(changed[1]), { text: rest.slice(0, changed.index), tookOverFrom: pid });
+      this.migrating.set(Number(changed[1]), {
+        text: rest.slice(0, changed.index).trimEnd(),
+        tookOverFrom: pid,
+      });
       return;
     }
     const unfinished = UNFINISHED.exec(rest);
     if (unfinished !== null) {
-      this.pending.set(pid, { text: rest.slice(0, unfinished.index), tookOverFrom: null });
+      this.pending.set(pid, { text: rest.slice(0, unfinished.index).trimEnd(), tookOverFrom: null });
       return;
     }
     const detached = DETACHED.exec(rest);
     if (detached !== null) {
-      this.emitIncomplete(pid, { text: rest.slice(0, detached.index), tookOverFrom: null });
+      this.emitIncomplete(pid, { text: rest.slice(0, detached.index).trimEnd(), tookOverFrom: null });
       return;
     }
     this.emitCall(pid, rest, null, line);
@@ -305,7 +314,19 @@ class Replay {
   private proc(pid: number): Proc {
     const known = this.live.get(pid);
     if (known !== undefined && !known.dead) return known;
-    return this.create(pid, this.forks.get(pid)?.shift() ?? null);
+    // Met before the clone that made it returned, its creator may be unknown too, and so on up a
+    // chain as long as the log: the missing ones are made oldest first, in a loop (recursion
+    // overflowed the stack on a chain of a few thousand).
+    const chain: { pid: number; fork: Fork | null }[] = [];
+    for (let current: number | null = pid; current !== null; ) {
+      const fork: Fork | null = this.forks.get(current)?.shift() ?? null;
+      chain.push({ pid: current, fork });
+      const parent: Proc | undefined = fork === null ? undefined : this.live.get(fork.parent);
+      current = fork === null || (parent !== undefined && !parent.dead) ? null : fork.parent;
+    }
+    let made: Proc | undefined;
+    for (let k = chain.length - 1; k >= 0; k--) made = this.create(chain[k]!.pid, chain[k]!.fork);
+    return made!;
   }
 
   private create(pid: number, fork: Fork | null): Proc {

@@ -8,6 +8,8 @@
  * raw byte strace might let through survives the round trip too.
  */
 
+import { posix } from 'node:path';
+
 /** One `name(args) = result` line, complete (an `<unfinished ...>` line joined with its resume). */
 export interface CallText {
   readonly name: string;
@@ -112,9 +114,9 @@ const SIMPLE_ESCAPES: Record<string, number> = {
 };
 
 /**
- * Decodes C escapes into bytes, then the bytes as UTF-8. File names that are not valid UTF-8 come
- * out with U+FFFD in them: a JavaScript string cannot hold them, and no such name is expected in an
- * image's runtime files.
+ * Decodes C escapes into bytes, up to the first NUL, then the bytes as UTF-8. File names that are
+ * not valid UTF-8 come out with U+FFFD in them: a JavaScript string cannot hold them, and no such
+ * name is expected in an image's runtime files.
  */
 export function unescapeStrace(body: string): string {
   if (!body.includes('\\') && !/[^\x20-\x7e]/.test(body)) return body;
@@ -147,7 +149,10 @@ export function unescapeStrace(body: string): string {
     bytes.push(simple ?? next.charCodeAt(0) & 0xff);
     i += 2;
   }
-  return Buffer.from(bytes).toString('utf8');
+  // Every string strace decodes here is a C string (a path, an argv element): the kernel reads it up
+  // to its first NUL, and a JavaScript path holding one would make every fs call throw.
+  const nul = bytes.indexOf(0);
+  return Buffer.from(nul === -1 ? bytes : bytes.slice(0, nul)).toString('utf8');
 }
 
 /** A quoted string argument: its decoded value, and whether strace cut it short (`"abc"...`). */
@@ -185,7 +190,10 @@ export function parseFdArg(arg: string): FdArg {
  */
 export function annotationPath(annotation: string | null): string | null {
   if (annotation === null || !annotation.startsWith('/')) return null;
-  return annotation.endsWith(' (deleted)') ? annotation.slice(0, -' (deleted)'.length) : annotation;
+  const path = annotation.endsWith(' (deleted)') ? annotation.slice(0, -' (deleted)'.length) : annotation;
+  // The kernel's own paths are canonical already; a damaged log's are made so, never trusted as is.
+  const normal = posix.normalize(path);
+  return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
 }
 
 /** Parses the text after `=`. */
