@@ -320,3 +320,37 @@ describe('never leak a key', () => {
     }
   });
 });
+
+describe('never read outside the root, never export a broken program', () => {
+  it('follows links inside --root only: an include through links to / and up and round in loops', () => {
+    const outcome = inThrowaway({
+      setup: [
+        'mkdir -p /fr/app/data /fr/srv && printf inside > /fr/srv/file && printf host-marker > /host-marker',
+        'ln -s / /fr/app/escape && ln -s ../../../../.. /fr/app/up && ln -s /srv /fr/app/data/srv',
+        'ln -s loop-b /fr/app/loop-a && ln -s loop-a /fr/app/loop-b && printf app > /fr/app/data/file',
+      ].join(' && '),
+      run: "dit export --root /fr --path /out -q --include '/app/**' --include '/app/escape/srv/**' --include '/app/loop-a/**'",
+      after: 'cd /out && find . | LC_ALL=C sort; grep -rl host-marker /out; echo grep-done',
+    });
+    expect(outcome.stderr).not.toMatch(/^\s+at /m);
+    expect(outcome.status, outcome.stderr).toBe(0);
+    // The links are kept as links; what /app/escape/srv names inside the root is /srv of the root.
+    expect(outcome.after).toContain('./app/escape\n');
+    expect(outcome.after).toContain('./srv/file\n');
+    expect(outcome.after).not.toContain('host-marker\n');
+    expect(outcome.after).not.toMatch(/usr\/local\/bin\/dit|\.\/etc\//);
+    expect(outcome.stderr).toMatch(
+      /dit: warning: --include \/app\/loop-a\/\*\*: skipped \/app\/loop-a: too many symbolic links/,
+    );
+  });
+
+  it('refuses a --binary whose library its loader would not find (exit 2, nothing exported)', () => {
+    const outcome = inThrowaway({
+      setup: 'rm /usr/lib/x86_64-linux-gnu/libselinux.so.1',
+      run: 'dit export --path /out -q --binary /usr/bin/ls',
+      after: 'test -e /out && echo out-exists; ls -a / | grep dit-',
+    });
+    expectRefused(outcome, 2, /^dit: export: .*libselinux\.so\.1/);
+    expect(outcome.after).toBe('');
+  });
+});
