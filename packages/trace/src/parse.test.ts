@@ -104,6 +104,10 @@ describe('one process', () => {
   it('reads paths with escapes, AT_EMPTY_PATH fds, deleted files, lstat-like flags', () => {
     const parsed = parseStraceLog(
       log(`
+        10 openat(AT_FDCWD</tmp/st>, "del.txt", O_RDONLY) = 7</tmp/st/del.txt>
+        10 openat(AT_FDCWD</tmp/st>, "/tmp/gone", O_RDONLY) = 4</tmp/gone>
+        10 openat(AT_FDCWD</tmp/st>, "/usr/share", O_RDONLY|O_DIRECTORY) = 6</usr/share>
+        10 openat(AT_FDCWD</tmp/st>, "/proc/self/mounts", O_RDONLY) = 3</proc/10/mounts>
         10 openat(AT_FDCWD</tmp/st/we\\74i\\76rd>, "a\\"b\\nc\\303\\251>d", O_RDONLY) = 3</tmp/st/we\\74i\\76rd/a\\"b\\nc\\303\\251\\76d>
         10 newfstatat(7</tmp/st/del.txt>(deleted), "", {st_mode=S_IFREG|0644, st_size=0, ...}, AT_EMPTY_PATH) = 0
         10 newfstatat(4</tmp/gone (deleted)>, "", {st_mode=S_IFREG|0644, st_size=0, ...}, AT_EMPTY_PATH) = 0
@@ -129,6 +133,10 @@ describe('one process', () => {
     expect(parsed.unparsed).toEqual([]);
     const got = parsed.accesses.map((a) => [a.path, a.kind, a.ok, a.errno, a.write, a.directory, a.nofollow]);
     expect(got).toEqual([
+      ['/tmp/st/del.txt', 'open', true, null, false, false, false],
+      ['/tmp/gone', 'open', true, null, false, false, false],
+      ['/usr/share', 'open', true, null, false, true, false],
+      ['/proc/self/mounts', 'open', true, null, false, false, false],
       ['/tmp/st/we<i>rd/a"b\ncé>d', 'open', true, null, false, false, false],
       ['/tmp/st/del.txt', 'stat', true, null, false, false, false],
       ['/tmp/gone', 'stat', true, null, false, false, false],
@@ -149,7 +157,7 @@ describe('one process', () => {
       ['/usr/share/p', 'open', false, 'EXDEV', false, false, false],
       ['/var/handled', 'open', true, null, false, false, false],
     ]);
-    expect(parsed.accesses[0]!.realPath).toBe('/tmp/st/we<i>rd/a"b\ncé>d');
+    expect(parsed.accesses[4]!.realPath).toBe('/tmp/st/we<i>rd/a"b\ncé>d');
   });
 
   it('records unix sockets connected to or bound, not abstract ones', () => {

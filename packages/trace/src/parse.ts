@@ -270,6 +270,8 @@ interface AccessDetails {
   realHostPath?: string | null;
   /** Overrides the ok/errno taken from the result. */
   ok?: boolean;
+  /** The call named no path, only an fd (fstat, getdents, AT_EMPTY_PATH): see `inheritedOnly`. */
+  viaFd?: boolean;
 }
 
 /** The second pass. */
@@ -279,6 +281,10 @@ class Replay {
   private readonly live = new Map<number, Proc>();
   private readonly processes: TracedProcess[] = [];
   private readonly accesses: PathAccess[] = [];
+  /** Host paths some traced process reached by name (the path it passed, and where its fd landed). */
+  private readonly named = new Set<string>();
+  /** Accesses through an fd, with the host path behind it, decided on at the end. */
+  private readonly throughFd: { access: PathAccess; host: string }[] = [];
   private unresolved = 0;
   private exitCode: number | null = null;
   private signal: string | null = null;
@@ -301,7 +307,7 @@ class Replay {
       else this.superseded(event);
     }
     return {
-      accesses: this.accesses,
+      accesses: this.withoutInherited(),
       processes: this.processes,
       commandPid: this.commandPid,
       exitCode: this.exitCode,
@@ -309,6 +315,21 @@ class Replay {
       unparsed: this.unparsed,
       unresolved: this.unresolved,
     };
+  }
+
+  /**
+   * The accesses, less those made only through descriptors the command inherited from its caller.
+   * An fd call (fstat, getdents, fstatfs, fchdir, AT_EMPTY_PATH) shows the path behind the fd, but
+   * if no traced process ever reached that path by name, the fd came from outside the trace: the
+   * caller's stdout redirected to a file (`dit export ... > /tmp/out.log` makes libc's fstat(1)
+   * show /tmp/out.log), a file on stdin. That file is the caller's, not the application's: it must
+   * not be exported, nor named as missing. Decided once the whole log is read, so that the order of
+   * the lines cannot matter.
+   */
+  private withoutInherited(): PathAccess[] {
+    const inherited = new Set<PathAccess>();
+    for (const { access, host } of this.throughFd) if (!this.named.has(host)) inherited.add(access);
+    return inherited.size === 0 ? this.accesses : this.accesses.filter((access) => !inherited.has(access));
   }
 
   private proc(pid: number): Proc {
@@ -493,7 +514,11 @@ class Replay {
     const ok = tookOver || result.value === 0;
     const emptyPath = flagsArg !== undefined && flagNames(flagsArg).has('AT_EMPTY_PATH');
     const host = emptyPath ? annotationPath(dir?.annotation ?? null) : this.resolveArg(proc, dir, pathArg);
-    const path = this.record(proc, 'exec', call, result, host, { ok, realHostPath: emptyPath ? host : null });
+    const path = this.record(proc, 'exec', call, result, host, {
+      ok,
+      realHostPath: emptyPath ? host : null,
+      viaFd: emptyPath,
+    });
     if (ok && path !== null) {
       const argv = argvArg === undefined ? null : parseStringArray(argvArg);
       proc.info.execs.push({ path, argv });
@@ -535,7 +560,7 @@ class Replay {
     if (path !== null && path.value === '' && flags.has('AT_EMPTY_PATH')) {
       // ld.so's fstat of each object it maps: `newfstatat(3</usr/lib/libc.so.6>, "", ..., AT_EMPTY_PATH)`.
       const host = annotationPath(dir.annotation);
-      this.record(proc, kind, call, result, host, { realHostPath: host });
+      this.record(proc, kind, call, result, host, { realHostPath: host, viaFd: true });
       return;
     }
     this.pathCall(proc, kind, call, result, dir, pathArg, { nofollow: flags.has('AT_SYMLINK_NOFOLLOW') });
@@ -563,7 +588,8 @@ class Replay {
     details: AccessDetails = {},
   ): void {
     const host = annotationPath(fd(fdArg).annotation);
-    if (host !== null) this.record(proc, kind, call, result, host, { ...details, realHostPath: host });
+    if (host !== null)
+      this.record(proc, kind, call, result, host, { ...details, realHostPath: host, viaFd: true });
   }
 
   private changeDirectory(proc: Proc, call: CallText, result: CallResult, pathArg: string | undefined): void {
@@ -662,7 +688,7 @@ class Replay {
     if (path === null) return null;
     const ok = details.ok ?? succeeded(result);
     const real = details.realHostPath ?? null;
-    this.accesses.push({
+    const access: PathAccess = {
       path,
       kind,
       ok,
@@ -673,7 +699,14 @@ class Replay {
       directory: details.directory ?? false,
       nofollow: details.nofollow ?? false,
       realPath: ok && real !== null ? this.inside(real) : null,
-    });
+    };
+    this.accesses.push(access);
+    if (details.viaFd) {
+      this.throughFd.push({ access, host });
+    } else {
+      this.named.add(host);
+      if (real !== null) this.named.add(real);
+    }
     return path;
   }
 
