@@ -63,11 +63,21 @@ export class DpkgDatabase {
   ) {
     this.packages = packages;
     this.diversions = diversions;
+    const lists: [DpkgPackage, string[]][] = [];
     for (const pkg of packages.values()) {
       const list = readInRoot(fs, `${admindir}/info/${pkg.id}.list`);
-      if (list === null) continue; // a package with no files (or only config-files left without a list)
-      for (const listed of list.split('\n')) {
-        if (listed === '' || listed === '/.') continue;
+      // A package with no files (or only config-files left without a list) owns nothing.
+      if (list !== null) lists.push([pkg, list.split('\n')]);
+    }
+    // A folder is named by every package with files in it (`/lib` by dozens, and base-files lists
+    // `/bin` although the root now has a link there): it says nothing about where a file came from.
+    // A listed path is a folder when any list names something inside it.
+    const folders = new Set<string>();
+    for (const [, lines] of lists)
+      for (const listed of lines) folders.add(listed.slice(0, listed.lastIndexOf('/')));
+    for (const [pkg, lines] of lists) {
+      for (const listed of lines) {
+        if (listed === '' || listed === '/.' || folders.has(listed)) continue;
         const name = listed.slice(listed.lastIndexOf('/') + 1);
         const entries = this.byName.get(name);
         if (entries === undefined) this.byName.set(name, [{ listed, pkg }]);
@@ -95,7 +105,8 @@ export class DpkgDatabase {
   /**
    * The packages that own the file at `path` (absolute, with its folders as they really are in the
    * root, as an export names its entries); empty for an application file. Several packages can own
-   * one path: `Multi-Arch: same` packages of two architectures, or a folder.
+   * one path (`Multi-Arch: same` packages of two architectures). Folders are nobody's: a listed path
+   * with listed paths under it (in any package's list) is a folder.
    */
   ownersOf(path: string): readonly DpkgPackage[] {
     const canonical = this.canonical(path);
