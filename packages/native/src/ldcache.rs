@@ -498,7 +498,9 @@ impl LdCache {
                 right = middle - 1;
             }
         }
-        best
+        // An empty path still ends the walk, but ld.so's open("") fails with ENOENT and the search
+        // goes on to the default directories, as with no entry (ld-cache.ts says the same).
+        best.filter(|path| !path.is_empty())
     }
 }
 
@@ -590,6 +592,39 @@ pub fn abi_cache_flags(class64: bool, machine: u16, e_flags: u32) -> Vec<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A new-format cache with one x86-64 entry: `key` -> `value`.
+    fn one_entry_cache(key: &[u8], value: &[u8]) -> Vec<u8> {
+        let mut data = vec![0u8; NEW_HEADER + NEW_ENTRY];
+        data[..NEW_MAGIC.len()].copy_from_slice(NEW_MAGIC);
+        data[20..24].copy_from_slice(&1u32.to_le_bytes());
+        data[28] = 2; // little-endian
+        let key_at = data.len() as u32;
+        data.extend_from_slice(key);
+        data.push(0);
+        let value_at = data.len() as u32;
+        data.extend_from_slice(value);
+        data.push(0);
+        data[NEW_HEADER..NEW_HEADER + 4].copy_from_slice(&0x0303i32.to_le_bytes());
+        data[NEW_HEADER + 4..NEW_HEADER + 8].copy_from_slice(&key_at.to_le_bytes());
+        data[NEW_HEADER + 8..NEW_HEADER + 12].copy_from_slice(&value_at.to_le_bytes());
+        data
+    }
+
+    #[test]
+    fn an_empty_path_is_no_entry() {
+        let options = LookupOptions {
+            accepted_flags: &[0x0303],
+            active_hwcaps: &[],
+            isa_level: 0.0,
+            legacy_hwcap: Some(0),
+        };
+        let found = parse(one_entry_cache(b"libx.so.1", b"/l/libx.so.1")).unwrap();
+        assert_eq!(found.lookup("libx.so.1", &options).as_deref(), Some("/l/libx.so.1"));
+        // ld.so's open("") fails and the search goes on as if the cache had no entry.
+        let empty = parse(one_entry_cache(b"libx.so.1", b"")).unwrap();
+        assert_eq!(empty.lookup("libx.so.1", &options), None);
+    }
 
     #[test]
     fn libcmp_orders_like_glibc() {

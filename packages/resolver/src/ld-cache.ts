@@ -494,7 +494,10 @@ export function lookupLdCache(cache: LdCache, name: string, options: LdCacheLook
     if (cmp < 0) left = middle + 1;
     else right = middle - 1;
   }
-  return best;
+  // An entry whose path is empty still ends the walk, but ld.so's open("") fails with ENOENT and
+  // the search goes on to the default directories, exactly as when the cache has no entry. Found by
+  // the fuzzer: taken as a path, "" named the root directory, which the loader would stop at.
+  return best === '' ? null : best;
 }
 
 /** The CPU's isa_1 bits for a level (bit 0 baseline ... bit 3 v4); 31 or more accepts every level. */

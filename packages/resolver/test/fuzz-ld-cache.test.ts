@@ -6,9 +6,16 @@
  * same files through the mutant. A failure names each case's seed; `pnpm fuzz --target ld-cache
  * --replay SEED` runs it again. The long run is `pnpm fuzz`.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeFindings, runCampaign } from '../../../test-support/fuzz/campaign.js';
+import { loaderCacheTrace } from '../../../test-support/fuzz/loader-judge.js';
+import { buildLdCacheSeeds } from '../../../test-support/fuzz/seeds.js';
 import { makeTarget } from '../../../test-support/fuzz/targets.js';
+import { depsWalkNative } from '../../native/src/deps-walk-native.js';
+import { createResolver, hostCpuProfile, lookupLdCache, parseLdCache } from '../src/index.js';
 
 const FIXED_SEED = 0x7e57;
 
@@ -24,5 +31,43 @@ describe('ld.so.cache readers under mutation', () => {
     expect(parsed).toBeGreaterThan(1000);
     expect(target.counters.get('lookups that found a path')).toBeGreaterThan(1000);
     expect(describeFindings(summary.findings)).toBe('');
+  });
+});
+
+describe('what the fuzzer found', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dit-fuzz-found-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('takes an entry with an empty path for no entry, as ld.so does (it named the root directory)', () => {
+    const { seeds, root, program } = buildLdCacheSeeds(dir);
+    const data = Uint8Array.from(seeds.find((seed) => seed.name === 'ldconfig -c new')!.data);
+    const index = parseLdCache(data, 'seed').entries.findIndex((entry) => entry.key === 'libzz.so.1');
+    expect(index).toBeGreaterThanOrEqual(0);
+    // Point the value at the NUL that ends the key: an empty path.
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const keyAt = view.getUint32(48 + index * 24 + 4, true);
+    view.setUint32(48 + index * 24 + 8, keyAt + 'libzz.so.1'.length, true);
+    const cache = parseLdCache(data, 'mutant');
+    expect(cache.entries[index]?.value).toBe('');
+    const x86_64 = { acceptedFlags: [0x0303], activeHwcaps: [], isaLevel: 0, legacyHwcap: null };
+    expect(lookupLdCache(cache, 'libzz.so.1', x86_64)).toBeNull();
+    expect(lookupLdCache(cache, 'libnum.so.10', x86_64)).toBe('/mnt/dit-fuzz/l/libnum.so.10');
+
+    const cacheFile = join(root, 'etc/ld.so.cache');
+    writeFileSync(cacheFile, data);
+    const cpu = hostCpuProfile();
+    const ours = createResolver({ root, cpu }).resolve(program);
+    expect(ours.failure).toBeNull();
+    expect(ours.missing.map((m) => m.name)).toEqual(['libzz.so.1']);
+    const native = depsWalkNative([program], { root, cpu, libraryPath: null })?.[0];
+    if (native !== undefined)
+      expect(native).toMatchObject({ failure: null, missing: [{ name: 'libzz.so.1' }] });
+    // ld.so itself, where this machine lets us bind the mutant over /etc/ld.so.cache.
+    const theirs = loaderCacheTrace(root, cacheFile, program);
+    if (theirs !== null) {
+      expect(theirs.fatal).toBeNull();
+      expect(theirs.libraries.get('libzz.so.1')).toBeNull();
+      expect(theirs.libraries.get('libnum.so.10')).toBe('/mnt/dit-fuzz/l/libnum.so.10');
+    }
   });
 });
