@@ -5,7 +5,8 @@
 // --stall seconds and names the batch it was in. Prints a summary and writes it as JSON.
 //
 //   pnpm fuzz [--target elf|ld-cache|strace]... [--cases N | --cases TARGET=N,...] [--seconds S]
-//             [--seed N] [--jobs N] [--loader N] [--out FILE]
+//             [--seed N] [--jobs N] [--loader N] [--cache-loader N] [--out FILE]
+//   --loader N: ld.so judges up to N ELF cases per batch; --cache-loader N: every Nth cache case
 //   pnpm fuzz --target TARGET --replay SEED [--write FILE]    one case again, its mutant to FILE
 
 import { spawn } from 'node:child_process';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     jobs: { type: 'string', default: '2' },
     loader: { type: 'string', default: '4' },
+    'cache-loader': { type: 'string', default: '20' },
     batch: { type: 'string' },
     stall: { type: 'string', default: '300' },
     replay: { type: 'string' },
@@ -68,7 +70,12 @@ if (values.replay !== undefined) {
     replay: number(values.replay, '--replay'),
     write: values.write === undefined ? undefined : resolve(values.write),
     out,
-    settings: { loaderPerBatch: number(values.loader, '--loader'), cliEvery: 1, differentialEvery: 1 },
+    settings: {
+      loaderPerBatch: number(values.loader, '--loader'),
+      cliEvery: 1,
+      differentialEvery: 1,
+      cacheLoaderEvery: 1,
+    },
   };
   await runJob(job, () => {});
   const result = JSON.parse(readFileSync(out, 'utf8'));
@@ -95,7 +102,12 @@ await Promise.all(
         seconds,
         batch: values.batch === undefined ? undefined : number(values.batch, '--batch'),
         out,
-        settings: { loaderPerBatch: number(values.loader, '--loader'), cliEvery: 4, differentialEvery: 4 },
+        settings: {
+          loaderPerBatch: number(values.loader, '--loader'),
+          cliEvery: 4,
+          differentialEvery: 4,
+          cacheLoaderEvery: number(values['cache-loader'], '--cache-loader'),
+        },
       };
       const outcome = await runJob(job, (line) => {
         if (line.startsWith('@@progress')) process.stderr.write(`\r${line.slice(11)}        `);

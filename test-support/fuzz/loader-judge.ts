@@ -94,3 +94,37 @@ function realSet(paths: readonly (string | null)[]): Set<string> {
   }
   return set;
 }
+
+/** What ld.so loaded through a cache: NEEDED name -> path (null: not found), or its fatal error. */
+export interface CacheTrace {
+  readonly libraries: ReadonlyMap<string, string | null>;
+  readonly fatal: string | null;
+}
+
+/**
+ * ld.so's own use of a mutant ld.so.cache: in a private mount namespace, `<root>/mnt` bound on /mnt
+ * (where the fixture's paths live) and the mutant on /etc/ld.so.cache, ld.so traces `program` as
+ * `nobody`. null when that cannot be done here (no namespaces, not root).
+ */
+export function loaderCacheTrace(root: string, cacheFile: string, program: string): CacheTrace | null {
+  if (!isRoot) return null;
+  const script = [
+    'mount --bind "$1/mnt" /mnt || exit 90',
+    'mount --bind "$2" /etc/ld.so.cache || exit 91',
+    `exec setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups -- /usr/bin/env -i LD_TRACE_LOADED_OBJECTS=1 /lib64/ld-linux-x86-64.so.2 "$3"`,
+  ].join('\n');
+  const run = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', root, cacheFile, program], {
+    cwd: '/',
+    encoding: 'utf8',
+    timeout: 10_000,
+    killSignal: 'SIGKILL',
+  });
+  if (run.error !== undefined || run.signal !== null || run.status === 90 || run.status === 91) return null;
+  const trace = parseLoaderTrace(run.stdout, run.stderr);
+  const libraries = new Map<string, string | null>();
+  for (const library of trace.libraries as { name: string; path: string | null }[]) {
+    libraries.set(library.name, library.path);
+  }
+  const fatal = run.status === 127 && trace.libraries.length === 0 ? trace.errors.join('; ') : null;
+  return { libraries, fatal };
+}

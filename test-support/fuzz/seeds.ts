@@ -5,7 +5,7 @@
  * cache, and strace logs of real commands traced with dit's own strace arguments.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { straceArguments } from '../../packages/trace/src/trace.js';
 import { buildElf, type SyntheticElf } from '../elf-builder.js';
@@ -17,8 +17,13 @@ export interface Seed<T> {
 }
 
 export interface ElfSeeds {
+  /** Everything, each a seed for a mutant program. */
   readonly seeds: Seed<Uint8Array>[];
-  /** Where mutants are written: `$ORIGIN/lib` there reaches the seed libraries. */
+  /** The glibc programs that find their libraries through `$ORIGIN/lib`. */
+  readonly programs: Seed<Uint8Array>[];
+  /** Those libraries (`libfz2.so` needs `libfz1.so`): seeds for a mutant a program loads. */
+  readonly libraries: Seed<Uint8Array>[];
+  /** Where mutants are written, each case in its own folder. */
   readonly mutantDir: string;
 }
 
@@ -40,13 +45,13 @@ export function buildElfSeeds(dir: string): ElfSeeds {
     'int fz1(void);\nint fz2(void) { return fz1(); }\n',
   );
   const main = 'int fz2(void);\nint main(void) { return fz2() - 1; }\n';
-  const programs: [string, string[], 'gcc' | 'musl-gcc'][] = [
+  const glibcPrograms: [string, string[], 'gcc' | 'musl-gcc'][] = [
     ['runpath', ['-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib'], 'gcc'],
     ['rpath', ['-Wl,--disable-new-dtags,-rpath,$ORIGIN/lib'], 'gcc'],
     ['nopie', ['-no-pie', '-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib'], 'gcc'],
   ];
   const files: string[] = [join(lib, 'libfz1.so'), join(lib, 'libfz2.so')];
-  for (const [name, flags, compiler] of programs) {
+  for (const [name, flags, compiler] of glibcPrograms) {
     files.push(compile(main, join(corpus, name), { compiler, flags: [`-L${lib}`, '-lfz2', ...flags] }));
   }
   if (spawnSync('musl-gcc', ['--version']).status === 0) {
@@ -75,55 +80,61 @@ export function buildElfSeeds(dir: string): ElfSeeds {
   });
   const mutantDir = join(dir, 'mutants');
   mkdirSync(mutantDir, { recursive: true });
-  symlinkSync('../corpus/lib', join(mutantDir, 'lib'));
-  return { seeds, mutantDir };
+  const libraries = seeds.filter((seed) => seed.name.startsWith('lib/'));
+  const programs = seeds.filter((seed) => glibcPrograms.some(([name]) => name === seed.name));
+  return { seeds, programs, libraries, mutantDir };
 }
 
 export interface LdCacheSeeds {
   readonly seeds: Seed<Uint8Array>[];
   /**
-   * A root where a cache decides what loads: `/bin/main` needs libraries that only the cache
-   * entries find (they live outside the default directories), and its loader is this machine's.
-   * Mutants are written to `<root>/etc/ld.so.cache`.
+   * A root where a cache decides what loads: PROGRAM needs libraries that only the cache entries
+   * find (they live outside the default directories), and its loader is this machine's. Mutants
+   * are written to `<root>/etc/ld.so.cache`. Everything lies under `<root>/mnt`, so that ld.so can
+   * judge a mutant with `<root>/mnt` bound on /mnt (the cache's paths are then the same for it).
    */
   readonly root: string;
   readonly program: string;
+  /** The names PROGRAM needs, each found through the cache only. */
+  readonly needed: readonly string[];
 }
 
 const LDSO = '/lib64/ld-linux-x86-64.so.2';
+const D = '/mnt/dit-fuzz';
 const CACHE_LIBRARIES: [path: string, soname: string, extra: string[]][] = [
-  ['/l/libfoo.so.1', 'libfoo.so.1', []],
-  ['/l/glibc-hwcaps/x86-64-v2/libfoo.so.1', 'libfoo.so.1', []],
-  ['/l/glibc-hwcaps/x86-64-v3/libfoo.so.1', 'libfoo.so.1', []],
-  ['/l/libbar.so.1', 'libbar.so.1', []],
-  ['/l/glibc-hwcaps/x86-64-v2/libbar.so.1', 'libbar.so.1', ['-Wl,-z,x86-64-v3']],
-  ['/l/libnum.so.10', 'libnum.so.10', []],
-  ['/l/libnum.so.9', 'libnum.so.9', []],
-  ['/l/libzz.so.1', 'libzz.so.1', []],
-  ['/l/libé.so.1', 'libé.so.1', []],
-  ['/l/tls/libaa.so.1', 'libaa.so.1', []],
+  [`${D}/l/libfoo.so.1`, 'libfoo.so.1', []],
+  [`${D}/l/glibc-hwcaps/x86-64-v2/libfoo.so.1`, 'libfoo.so.1', []],
+  [`${D}/l/glibc-hwcaps/x86-64-v3/libfoo.so.1`, 'libfoo.so.1', []],
+  [`${D}/l/libbar.so.1`, 'libbar.so.1', []],
+  [`${D}/l/glibc-hwcaps/x86-64-v2/libbar.so.1`, 'libbar.so.1', ['-Wl,-z,x86-64-v3']],
+  [`${D}/l/libnum.so.10`, 'libnum.so.10', []],
+  [`${D}/l/libnum.so.9`, 'libnum.so.9', []],
+  [`${D}/l/libzz.so.1`, 'libzz.so.1', []],
+  [`${D}/l/libé.so.1`, 'libé.so.1', []],
+  [`${D}/l/tls/libaa.so.1`, 'libaa.so.1', []],
 ];
+const CACHE_NEEDED = ['libfoo.so.1', 'libbar.so.1', 'libnum.so.10', 'libzz.so.1', 'libé.so.1', 'libaa.so.1'];
 
 export function buildLdCacheSeeds(dir: string): LdCacheSeeds {
   const root = join(dir, 'cache-root');
+  // No libc anywhere (-nostdlib): every library the program loads is one of these, in the root.
   for (const [path, soname, extra] of CACHE_LIBRARIES) {
     compile('int foo(void) { return 1; }\n', join(root, path), {
-      flags: ['-shared', `-Wl,-soname,${soname}`, ...extra],
+      flags: ['-shared', '-nostdlib', `-Wl,-soname,${soname}`, ...extra],
     });
   }
   mkdirSync(join(root, 'etc'), { recursive: true });
   mkdirSync(join(root, 'lib64'), { recursive: true });
   copyFileSync(LDSO, join(root, LDSO));
-  writeFileSync(join(root, 'etc/ld.so.conf'), '/l\n');
-  const program = '/bin/main';
-  compile('int foo(void);\nint main(void) { return foo(); }\n', join(root, program), {
+  writeFileSync(join(root, 'etc/ld.so.conf'), `${D}/l\n`);
+  const program = `${D}/bin/main`;
+  compile('int foo(void);\nvoid _start(void) { foo(); for (;;) {} }\n', join(root, program), {
     flags: [
-      `-L${join(root, 'l')}`,
-      `-L${join(root, 'l/tls')}`,
+      '-nostdlib',
+      `-L${join(root, D, 'l')}`,
+      `-L${join(root, D, 'l/tls')}`,
       '-Wl,--no-as-needed',
-      ...['libfoo.so.1', 'libbar.so.1', 'libnum.so.10', 'libzz.so.1', 'libé.so.1', 'libaa.so.1'].map(
-        (name) => `-l:${name}`,
-      ),
+      ...CACHE_NEEDED.map((name) => `-l:${name}`),
     ],
   });
   const seeds: Seed<Uint8Array>[] = [];
@@ -146,7 +157,7 @@ export function buildLdCacheSeeds(dir: string): LdCacheSeeds {
   if (existsSync('/etc/ld.so.cache'))
     seeds.push({ name: '/etc/ld.so.cache', data: readFileSync('/etc/ld.so.cache') });
   if (seeds.length === 0) throw new Error('ldconfig wrote no cache');
-  return { seeds, root, program };
+  return { seeds, root, program, needed: CACHE_NEEDED };
 }
 
 /** Commands whose traces cover forks, threads, an exec from a thread, failures and a kill. */

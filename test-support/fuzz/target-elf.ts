@@ -7,7 +7,7 @@
  *   and with `DIT_NATIVE=0`, every stderr line a `dit: ` line (no stack trace);
  * - optionally (the long run), glibc's ld.so is the judge wherever it can trace the mutant.
  */
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../apps/cli/src/main.js';
 import { depsWalkNative } from '../../packages/native/src/deps-walk-native.js';
@@ -26,7 +26,7 @@ export interface ElfTargetOptions {
 }
 
 export function elfTarget(dir: string, options: ElfTargetOptions = {}): FuzzTarget {
-  const { seeds, mutantDir } = buildElfSeeds(dir);
+  const { seeds, programs, libraries, mutantDir } = buildElfSeeds(dir);
   // The loader judge runs as nobody: it must be able to reach the mutants.
   for (const path of [dir, join(dir, 'corpus'), join(dir, 'corpus/lib'), mutantDir]) chmodSync(path, 0o755);
   const seedBytes = seeds.map((s) => s.data);
@@ -36,24 +36,45 @@ export function elfTarget(dir: string, options: ElfTargetOptions = {}): FuzzTarg
   const loaderPerBatch = options.loaderPerBatch ?? 0;
   let batches = 0;
 
-  const mutant = (seed: number): Uint8Array => {
+  /**
+   * A case: a mutant program (its libraries intact), or an intact program whose `$ORIGIN/lib` holds
+   * a mutant library, so that what the loaders do with a damaged candidate (skip it, or stop) is
+   * tried too.
+   */
+  const makeCase = (seed: number): ElfCase => {
     const rng = new Random(seed);
-    return mutateElf(rng.pick(seedBytes), rng, seedBytes);
+    if (rng.chance(0.35)) {
+      const library = rng.pick(libraries);
+      const program = rng.pick(programs);
+      return { bytes: mutateElf(library.data, rng, seedBytes), program: program.data, library: library.name };
+    }
+    return { bytes: mutateElf(rng.pick(seedBytes), rng, seedBytes), program: null, library: null };
+  };
+
+  /** Writes a case into its own folder; returns the program to resolve. */
+  const writeCase = (slot: number, elfCase: ElfCase): string => {
+    const caseDir = join(mutantDir, `case-${slot}`);
+    rmSync(caseDir, { recursive: true, force: true });
+    mkdirSync(join(caseDir, 'lib'), { recursive: true, mode: 0o755 });
+    for (const library of libraries) {
+      const bytes = library.name === elfCase.library ? elfCase.bytes : library.data;
+      writeFileSync(join(caseDir, library.name), bytes);
+    }
+    const program = join(caseDir, 'prog');
+    writeFileSync(program, elfCase.program ?? elfCase.bytes);
+    if (elfCase.program !== null) counters.add('cases with a mutant library');
+    return program;
   };
 
   return {
     name: 'elf',
     counters,
-    mutant,
+    mutant: (seed) => makeCase(seed).bytes,
     close: () => rmSync(dir, { recursive: true, force: true }),
     async run(caseSeeds) {
       const findings: Finding[] = [];
       const report = (seed: number, problem: string) => findings.push({ target: 'elf', seed, problem });
-      const files = caseSeeds.map((seed, slot) => {
-        const file = join(mutantDir, `case-${slot}`);
-        writeFileSync(file, mutant(seed));
-        return file;
-      });
+      const files = caseSeeds.map((seed, slot) => writeCase(slot, makeCase(seed)));
 
       // 1. The TypeScript resolver, file by file.
       const resolver = createResolver({ cpu });
@@ -116,6 +137,15 @@ export function elfTarget(dir: string, options: ElfTargetOptions = {}): FuzzTarg
       return findings;
     },
   };
+}
+
+interface ElfCase {
+  /** The mutant. */
+  readonly bytes: Uint8Array;
+  /** The intact program that loads the mutant library, or null when the mutant is the program. */
+  readonly program: Uint8Array | null;
+  /** Which library (`lib/libfz1.so`...) the mutant replaces. */
+  readonly library: string | null;
 }
 
 /** A native walk that threw for a batch: which files make it throw alone. */

@@ -19,6 +19,7 @@ import {
   ResolveError,
   x86ProfileForLevel,
 } from '../../packages/resolver/src/index.js';
+import { loaderCacheTrace } from './loader-judge.js';
 import { mutateLdCache } from './mutate-ld-cache.js';
 import { mix32, Random } from './random.js';
 import { buildLdCacheSeeds } from './seeds.js';
@@ -48,11 +49,16 @@ const LOOKUPS = [
 export interface LdCacheTargetOptions {
   /** Compare the TypeScript resolver with the native walk on every Nth case (0: never). */
   readonly differentialEvery?: number;
+  /** Ask ld.so itself (a mount namespace and a process per case) on every Nth case (0: never). */
+  readonly loaderEvery?: number;
 }
 
 export function ldCacheTarget(dir: string, options: LdCacheTargetOptions = {}): FuzzTarget {
-  const { seeds, root, program } = buildLdCacheSeeds(dir);
+  const { seeds, root, program, needed } = buildLdCacheSeeds(dir);
   const seedBytes = seeds.map((s) => s.data);
+  // This machine's cache names this machine's files: ld.so would load them, the fixture root has none.
+  const judgeable = new Set(seeds.filter((s) => s.name.startsWith('ldconfig')).map((s) => s.data));
+  const loaderEvery = options.loaderEvery ?? 0;
   const counters = new Counters();
   const differentialEvery = options.differentialEvery ?? 4;
   const cpus: CpuProfile[] = [
@@ -62,9 +68,40 @@ export function ldCacheTarget(dir: string, options: LdCacheTargetOptions = {}): 
     x86ProfileForLevel(3),
   ];
 
-  const mutant = (seed: number): Uint8Array => {
+  const mutantOf = (seed: number): { data: Uint8Array; fixture: boolean } => {
     const rng = new Random(seed);
-    return mutateLdCache(rng.pick(seedBytes), rng, seedBytes);
+    const from = rng.pick(seedBytes);
+    return { data: mutateLdCache(from, rng, seedBytes), fixture: judgeable.has(from) };
+  };
+  const mutant = (seed: number) => mutantOf(seed).data;
+
+  /** ld.so's verdict on the mutant, compared with the TypeScript resolver's for this CPU. */
+  const judgeCase = (data: Uint8Array): string | null => {
+    const cacheFile = join(root, 'etc/ld.so.cache');
+    writeFileSync(cacheFile, data);
+    const theirs = loaderCacheTrace(root, cacheFile, program);
+    if (theirs === null) return null;
+    counters.add('judged by ld.so');
+    let ours: ReturnType<ReturnType<typeof createResolver>['resolve']>;
+    try {
+      ours = createResolver({ root, cpu: cpus[0]! }).resolve(program);
+    } catch (error) {
+      return `the TypeScript resolver threw ${describeError(error)}`;
+    }
+    if ((theirs.fatal !== null) !== (ours.failure !== null)) {
+      return `ld.so disagrees: ${theirs.fatal === null ? 'ld.so loads' : `ld.so stops (${theirs.fatal.slice(0, 200)})`}, we ${ours.failure === null ? 'load' : `stop (${ours.failure.message})`}`;
+    }
+    if (theirs.fatal !== null) return null;
+    const mine = new Map(
+      ours.libraries.map((l) => [String(l.name), l.path === null ? null : String(l.path)]),
+    );
+    const problems = needed
+      .filter((name) => (theirs.libraries.get(name) ?? null) !== (mine.get(name) ?? null))
+      .map(
+        (name) =>
+          `${name}: ld.so ${theirs.libraries.get(name) ?? 'not found'}, we ${mine.get(name) ?? 'not found'}`,
+      );
+    return problems.length === 0 ? null : `ld.so disagrees: ${problems.join('; ')}`;
   };
 
   const parseCase = (seed: number, data: Uint8Array): string | null => {
@@ -140,7 +177,7 @@ export function ldCacheTarget(dir: string, options: LdCacheTargetOptions = {}): 
     async run(caseSeeds) {
       const findings: Finding[] = [];
       for (const seed of caseSeeds) {
-        const data = mutant(seed);
+        const { data, fixture } = mutantOf(seed);
         const problem = counters.timed(seed, () => {
           const parsed = parseCase(seed, data);
           // Chosen by the seed, so that a replayed case makes the same comparison.
@@ -149,6 +186,15 @@ export function ldCacheTarget(dir: string, options: LdCacheTargetOptions = {}): 
           }
           return differentialCase(seed, data);
         });
+        // Chosen by the seed too; after the timing: a process per case is not the parser's cost.
+        if (problem === null && fixture && loaderEvery > 0 && mix32(seed ^ 0x1d50) % loaderEvery === 0) {
+          const verdict = judgeCase(data);
+          if (verdict !== null) {
+            counters.add('ld.so disagrees');
+            findings.push({ target: 'ld-cache', seed, problem: verdict.slice(0, 2000) });
+          }
+          continue;
+        }
         if (problem !== null) findings.push({ target: 'ld-cache', seed, problem: problem.slice(0, 2000) });
       }
       return findings;

@@ -17,6 +17,8 @@ export interface TargetSettings {
   readonly cliEvery?: number;
   /** ld.so.cache: compare TypeScript and native resolution on every Nth case. */
   readonly differentialEvery?: number;
+  /** ld.so.cache: ask ld.so on every Nth case (the long run; 0 in `pnpm test`). */
+  readonly cacheLoaderEvery?: number;
 }
 
 export function makeTarget(name: TargetName, settings: TargetSettings = {}): FuzzTarget {
@@ -25,7 +27,10 @@ export function makeTarget(name: TargetName, settings: TargetSettings = {}): Fuz
     case 'elf':
       return elfTarget(dir, { loaderPerBatch: settings.loaderPerBatch, cliEvery: settings.cliEvery });
     case 'ld-cache':
-      return ldCacheTarget(dir, { differentialEvery: settings.differentialEvery });
+      return ldCacheTarget(dir, {
+        differentialEvery: settings.differentialEvery,
+        loaderEvery: settings.cacheLoaderEvery,
+      });
     case 'strace':
       return straceTarget(dir);
   }
