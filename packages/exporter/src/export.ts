@@ -1,5 +1,6 @@
 import { renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
+import { DpkgDatabase, ProvenanceError } from '@dit/provenance';
 import { createResolver, RootFs } from '@dit/resolver';
 import { TraceError, type TraceReport, trace } from '@dit/trace';
 import { writeArchive } from './archive.js';
@@ -17,6 +18,13 @@ import {
   type OutputTarget,
 } from './output.js';
 import { DEFAULT_PATH, fileKind, findOnPath } from './programs.js';
+import {
+  metadataCost,
+  packageUsage,
+  selectPackageMetadata,
+  withOwners,
+  writePackageMetadata,
+} from './package-metadata.js';
 import { addRuntimeData } from './runtime-data.js';
 import { describeWithheld, type Selected, Selection } from './selection.js';
 import { type StagedOutput, stageOutput } from './staging.js';
@@ -149,6 +157,11 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
     addRuntimeData(selection, closure, new Set(traced.paths.filter((p) => p.ok).map((p) => p.path)), program);
     closure.complete();
   }
+  // What scanners read and licenses ask for: copyright files of the packages the files come from,
+  // os-release (package-metadata.ts). Before the excludes, so that an --exclude wins over them too.
+  const database = readDpkgDatabase(fs);
+  const packageMetadata = database !== null && options.packageMetadata !== false;
+  if (packageMetadata) selectPackageMetadata(selection, database);
   await applyExcludes(selection, options.exclude ?? []);
   warnings.push(...closure.warnings);
   // Secrets are never copied; every one withheld is said, with the rule and how to take it anyway.
@@ -169,7 +182,16 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
   });
   warnings.push(...materialized.warnings);
   options.onProgress?.({ stage: 'hash', files: materialized.entries.length });
-  let entries = await hashEntries(staged.staging, materialized.entries);
+  let written = materialized.entries;
+  let records = 0;
+  if (packageMetadata) {
+    // Generated, not copied: written into the staging tree now, hashed and archived with the rest.
+    const metadata = writePackageMetadata({ fs, staging: staged.staging, entries: written, database });
+    warnings.push(...metadata.warnings);
+    records = metadata.records.size;
+    written = [...written, ...metadata.entries].sort((a, b) => a.path.localeCompare(b.path));
+  }
+  let entries = withOwners(database, await hashEntries(staged.staging, written));
   if (options.dedupe) entries = dedupeEntries(staged.staging, entries).entries;
 
   // The archive is written from the staging tree too, and put in place only with the folder.
@@ -216,6 +238,8 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
     },
     warnings,
     withheld: withheld.map(({ path, rule }) => ({ path, rule })),
+    packages: packageUsage(database, entries),
+    packageMetadata: packageMetadata ? metadataCost(entries, records) : null,
     trace:
       traced === null
         ? null
@@ -296,6 +320,17 @@ function writeReport(file: string, report: ExportReport): void {
 
 function isScratch(path: string): boolean {
   return ['/tmp', '/var/tmp'].some((dir) => path === dir || path.startsWith(`${dir}/`));
+}
+
+/** The root's dpkg database, or null when it has none; an unreadable one is a bad root. */
+function readDpkgDatabase(fs: RootFs): DpkgDatabase | null {
+  try {
+    return DpkgDatabase.read(fs);
+  } catch (error) {
+    if (error instanceof ProvenanceError)
+      throw new ExportError('EXPORT_BAD_ROOT', error.message, { cause: error });
+    throw error;
+  }
 }
 
 function checkRoot(root: string): void {

@@ -11,6 +11,7 @@ export type {
   ExportOptions,
   ExportReport,
   Isolation,
+  PackageUsage,
   ProgressEvent,
   Reason,
   Verification,

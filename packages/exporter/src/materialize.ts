@@ -202,5 +202,7 @@ export function describeReason(reason: Reason): string {
       return 'parent directory';
     case 'skeleton':
       return 'image skeleton';
+    case 'package-metadata':
+      return `package metadata: ${reason.why}`;
   }
 }

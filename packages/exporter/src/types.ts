@@ -36,6 +36,11 @@ export interface ExportOptions {
   readonly report?: string;
   /** Store identical files once, as hard links (off by default: writing one would change the other). */
   readonly dedupe?: boolean;
+  /**
+   * Write what scanners read (default true): `/var/lib/dpkg/status.d/` records of the Debian packages
+   * the exported files come from, their `copyright` files, `/etc/os-release`, `/etc/debian_version`.
+   */
+  readonly packageMetadata?: boolean;
   /** Progress for long work; libraries never print, callers may. */
   readonly onProgress?: (event: ProgressEvent) => void;
   /**
@@ -68,7 +73,9 @@ export type Reason =
   | { readonly kind: 'runtime-data'; readonly why: string }
   | { readonly kind: 'link-on-the-way'; readonly to: string }
   | { readonly kind: 'parent-directory' }
-  | { readonly kind: 'skeleton' };
+  | { readonly kind: 'skeleton' }
+  /** Written or copied for scanners and licenses: dpkg records, copyright files, os-release. */
+  | { readonly kind: 'package-metadata'; readonly why: string };
 
 export interface ExportedEntry {
   /** Absolute path inside the export (and the root). */
@@ -85,6 +92,21 @@ export interface ExportedEntry {
   /** For a hard link to an entry exported earlier: that entry's path. */
   readonly hardLinkOf?: string;
   readonly reasons: readonly string[];
+  /** The Debian packages that own this file or link (dpkg's names: `libc6:amd64`); absent for application files. */
+  readonly packages?: readonly string[];
+}
+
+/** A Debian package some of whose files or links are in the export. */
+export interface PackageUsage {
+  /** As dpkg names it (`libc6:amd64` for a Multi-Arch: same package). */
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  readonly architecture: string;
+  /** Exported files and links it owns. */
+  readonly files: number;
+  /** Bytes of its exported regular files (a hard link counted once). */
+  readonly bytes: number;
 }
 
 export type Isolation = 'namespaces' | 'chroot';
@@ -118,6 +140,16 @@ export interface ExportReport {
   readonly warnings: readonly string[];
   /** Secrets found by name or content and left out (each also in `warnings`); an exact --include takes one. */
   readonly withheld: readonly { readonly path: string; readonly rule: string }[];
+  /** Debian packages the exported files come from, biggest first (empty without a dpkg database). */
+  readonly packages: readonly PackageUsage[];
+  /** What the scanner metadata added (null when off, or without a dpkg database). */
+  readonly packageMetadata: {
+    /** Records written to /var/lib/dpkg/status.d (one per package). */
+    readonly packages: number;
+    /** Files only there for the metadata: records, md5sums, copyright files, os-release. */
+    readonly files: number;
+    readonly bytes: number;
+  } | null;
   readonly trace: {
     readonly exitCode: number | null;
     readonly durationMs: number;

@@ -29,6 +29,8 @@ Options:
   --report FILE          write a JSON report: every file with size, mode, sha256 and why it is there
   --tar FILE             also write the export as a tar archive (owners, modes, links kept)
   --dedupe               store identical files once, as hard links (off: writing one would change the other)
+  --no-package-metadata  leave out what scanners read: /var/lib/dpkg/status.d records of the Debian
+                         packages the files come from, their copyright files, os-release, debian_version
   -q, --quiet            no progress on stderr
   -h, --help             show this help
 
@@ -69,6 +71,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       report: { type: 'string' },
       tar: { type: 'string' },
       dedupe: { type: 'boolean' },
+      'no-package-metadata': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -137,6 +140,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       tar: values.tar,
       report: values.report,
       dedupe: values.dedupe,
+      packageMetadata: !values['no-package-metadata'],
       onProgress: progress,
       signal: interruption.signal,
     });
@@ -161,6 +165,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   }
 
   for (const warning of report.warnings) io.stderr(`dit: warning: ${warning}\n`);
+  if (!values.quiet) for (const line of packageLines(report)) io.stderr(`dit: ${line}\n`);
   const summary = `exported ${report.totals.files} files, ${report.totals.symlinks} symlinks (${formatSize(report.totals.bytes)}) to ${report.output}`;
   const verification = report.verification;
   if (verification === null) {
@@ -186,7 +191,29 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   return EXIT.incomplete;
 }
 
-function formatSize(bytes: number): string {
+/** What the scanner metadata cost, and the few packages that weigh most in the export. */
+function packageLines(report: ExportReport): string[] {
+  const lines: string[] = [];
+  const metadata = report.packageMetadata;
+  if (metadata !== null && metadata.packages > 0) {
+    lines.push(
+      `package metadata for scanners: ${metadata.packages} packages recorded in /var/lib/dpkg/status.d, ` +
+        `${metadata.files} files, ${formatSize(metadata.bytes)} added (--no-package-metadata leaves them out)`,
+    );
+  }
+  if (report.packages.length > 0) {
+    const biggest = report.packages
+      .slice(0, 5)
+      .map((pkg) => `${pkg.name} ${formatSize(pkg.bytes)}`)
+      .join(', ');
+    lines.push(
+      `biggest packages: ${biggest}${report.packages.length > 5 ? ` (of ${report.packages.length})` : ''}`,
+    );
+  }
+  return lines;
+}
+
+export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KiB', 'MiB', 'GiB'];
   let value = bytes / 1024;
