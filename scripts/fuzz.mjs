@@ -104,7 +104,7 @@ await Promise.all(
         out,
         settings: {
           loaderPerBatch: number(values.loader, '--loader'),
-          cliEvery: 4,
+          cliEvery: 2,
           differentialEvery: 4,
           cacheLoaderEvery: number(values['cache-loader'], '--cache-loader'),
         },

@@ -103,11 +103,11 @@ export async function runCampaign(
 }
 
 /**
- * A problem's kind: its words before the first parenthesis, colon-separated detail or quoted text,
- * with numbers and paths blurred, so that a thousand mutants with the same fault count as one kind.
+ * A problem's kind: its words before the JSON or the two sides it quotes, with quoted text, numbers
+ * and paths blurred, so that a thousand mutants with the same fault count as one kind.
  */
 function blur(problem: string): string {
-  const head = problem.split(/ \(| in access |: \{| \| /)[0] ?? problem;
+  const head = problem.split(/ in access |: \{| \| /)[0] ?? problem;
   return head
     .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
     .replace(/\/[^\s:;,)'"|]*/g, '/…')
