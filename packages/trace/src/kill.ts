@@ -6,7 +6,10 @@
  * produces the child, so a few rounds of "kill every tracee" empty the tree.
  *
  * strace 6.1 has no --kill-on-exit (6.2 added it); without it, killing strace first would detach
- * the tracees and let them run on, which is why strace is killed last.
+ * the tracees and let them run on, which is why strace is killed last. (In its own pid namespace,
+ * see launch.ts, strace's death would take them along anyway; killing them first still lets strace
+ * log how each one ended.) All of this reads the host's /proc, where TracerPid and PPid are host
+ * pids whatever namespace strace runs in.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -73,12 +76,31 @@ export function tracedProcesses(tracer: number): number[] {
 /** The processes a kill reached, to be checked again once strace is gone. */
 export type KillList = Map<number, string | null>;
 
+export interface KillOptions {
+  /** The spawned process leads its own process group (it was started detached). */
+  readonly leadsGroup: boolean;
+  /** strace is the spawned process's child (the launcher forked it, see launch.ts), not the process itself. */
+  readonly tracerIsChild: boolean;
+}
+
 /**
- * SIGKILLs every tracee of `tracer` until none is left, then the tracer (its whole process group
- * when it leads one). Returns what it killed.
+ * SIGKILLs every tracee of the strace started as (or under) `spawned` until none is left, then
+ * strace, then `spawned` (its whole process group when it leads one). Returns what it killed.
  */
-export async function killTracedTree(tracer: number, tracerLeadsGroup: boolean): Promise<KillList> {
+export async function killTracedTree(spawned: number, options: KillOptions): Promise<KillList> {
   const killed: KillList = new Map();
+  // Before the launcher has forked there is no tracer yet: killing the launcher is then enough
+  // (its child, if it is being born, has a parent-death signal).
+  const tracer = options.tracerIsChild ? childOf(spawned) : spawned;
+  if (tracer !== null) {
+    await killTracees(tracer, killed);
+    signal(tracer, 'SIGKILL');
+  }
+  if (!options.leadsGroup || !signal(-spawned, 'SIGKILL')) signal(spawned, 'SIGKILL');
+  return killed;
+}
+
+async function killTracees(tracer: number, killed: KillList): Promise<void> {
   for (let round = 0; round < 200; round++) {
     const victims = tracedProcesses(tracer);
     if (victims.length === 0) break;
@@ -88,8 +110,16 @@ export async function killTracedTree(tracer: number, tracerLeadsGroup: boolean):
     }
     await delay(round < 10 ? 5 : 25);
   }
-  if (!tracerLeadsGroup || !signal(-tracer, 'SIGKILL')) signal(tracer, 'SIGKILL');
-  return killed;
+}
+
+/** The live child of `parent` (the launcher forks exactly one), or null. */
+function childOf(parent: number): number | null {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const status = readStatus(Number(name));
+    if (status !== null && status.ppid === parent && !status.zombie) return Number(name);
+  }
+  return null;
 }
 
 /** After the tracer has exited: kills again any killed process that somehow still runs. */

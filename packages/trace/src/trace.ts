@@ -1,12 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { existsSync, type ReadStream, realpathSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RootFs } from '@dit/resolver';
 import { TraceError } from './errors.js';
 import { type KillList, killTracedTree, sweep } from './kill.js';
+import { tracerLaunch } from './launch.js';
 import { DEFAULT_PATH, findCommand, isHostExecutable, rootExecutable } from './locate.js';
+import { TraceLog } from './log-file.js';
 import { type ParsedTrace, StraceLogParser } from './parse.js';
 import { summarizePaths } from './summary.js';
 import type { PathSummary, TraceOptions, TraceReport } from './types.js';
@@ -109,13 +110,22 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
   const pipe = options.stdio === 'pipe';
   const stdinInherited = options.stdin === 'inherit';
 
-  const logDir = mkdtempSync(join(tmpdir(), 'dit-trace-'));
-  const logFile = join(logDir, 'strace.log');
+  // strace and its tracees die with this process, even by SIGKILL (see launch.ts).
+  const launch = tracerLaunch(strace, hostSearchPath());
+  const log = new TraceLog();
   try {
     const started = performance.now();
+    const argv = [
+      ...launch.prefix,
+      strace,
+      ...launch.straceOptions,
+      ...straceArguments(log.path),
+      '--',
+      ...plan.argv,
+    ];
     // Its own process group, so strace and everything left in the group can be killed together,
     // except when it must read the terminal: a background group reading it would be stopped.
-    const child = spawn(strace, [...straceArguments(logFile), '--', ...plan.argv], {
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: plan.spawnCwd,
       env,
       stdio: [stdinInherited ? 'inherit' : 'ignore', pipe ? 'pipe' : 'inherit', pipe ? 'pipe' : 'inherit'],
@@ -134,7 +144,10 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
       // Once strace has exited its pid may be reused: there is nothing left to kill anyway, since
       // strace -f only exits after the last tracee.
       if (killing === null && !exited && child.pid !== undefined) {
-        killing = killTracedTree(child.pid, !stdinInherited);
+        killing = killTracedTree(child.pid, {
+          leadsGroup: !stdinInherited,
+          tracerIsChild: launch.tracerIsChild,
+        });
       }
     };
     const timer =
@@ -186,7 +199,7 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
     if (killing !== null) sweep(await killing);
     if (aborted) throw options.signal?.reason ?? new Error('aborted');
 
-    const parsed = await parseLog(logFile, plan);
+    const parsed = await parseLog(log.read(), plan);
     const stderrText = Buffer.concat(stderr).toString('utf8');
     if (!timedOut) checkStarted(parsed, plan, command, strace, straceExit, pipe ? stderrText : null);
 
@@ -215,7 +228,7 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
       paths,
     };
   } finally {
-    rmSync(logDir, { recursive: true, force: true });
+    log.dispose();
   }
 }
 
@@ -326,7 +339,7 @@ function isDirectory(path: string): boolean {
   }
 }
 
-async function parseLog(logFile: string, plan: Plan): Promise<ParsedTrace> {
+async function parseLog(input: ReadStream, plan: Plan): Promise<ParsedTrace> {
   const roots = new Map<string, RootFs>();
   const parser = new StraceLogParser({
     root: plan.root,
@@ -343,15 +356,8 @@ async function parseLog(logFile: string, plan: Plan): Promise<ParsedTrace> {
       return found.type === 'directory' && found.realPath !== null ? fs.hostPath(found.realPath) : null;
     },
   });
-  let input: ReturnType<typeof createReadStream>;
-  try {
-    input = createReadStream(logFile, { encoding: 'latin1' });
-    for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }))
-      parser.feed(line);
-  } catch (error) {
-    // No log at all: strace stopped before opening it. checkStarted() reports why.
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  // An empty log (strace stopped before writing): checkStarted() reports why.
+  for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) parser.feed(line);
   return parser.finish();
 }
 
