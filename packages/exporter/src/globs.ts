@@ -1,13 +1,13 @@
-import type { GlobExpansion } from './confined-glob.js';
 import { ExportError } from './errors.js';
+import type { GlobExpansion } from './root-glob.js';
 import type { Selection } from './selection.js';
 import type { Reason } from './types.js';
 
-// picomatch and the confined walk are loaded only when a pattern is given, so an export without
-// --include/--exclude does not pay for them at start-up. (Literal import() calls, so that the
-// bundler of dit.tar still sees and includes them.)
+// picomatch and fast-glob (some 60 modules) are loaded only when a pattern is given, so an export
+// without --include/--exclude does not pay for them at start-up. (Literal import() calls, so that
+// the bundler of dit.tar still sees and includes them.)
 const loadPicomatch = async () => (await import('picomatch')).default;
-const loadConfinedGlob = async () => import('./confined-glob.js');
+const loadRootGlob = async () => import('./root-glob.js');
 
 /**
  * Patterns are absolute paths inside the root (`/usr/share/zoneinfo/**`). One that climbs out of
@@ -37,19 +37,20 @@ export function checkPattern(pattern: string, option: string): string {
  *
  * Every folder is read through the root's own path walk (RootFs): a symlink on the way, absolute
  * or full of `..`, leads somewhere inside the root and never to the host's folders, and a loop or a
- * folder that cannot be listed is skipped with a warning instead of ending the export. Symlinks met
- * below a pattern's literal part are taken as links, not walked into (see confined-glob.ts).
+ * folder that cannot be listed is skipped with a warning instead of ending the export. Globs are
+ * fast-glob's, its file-system calls answered through RootFs; symlinks met below a pattern's literal
+ * part are taken as links, not walked into (see root-glob.ts).
  */
 export async function addIncludes(selection: Selection, patterns: readonly string[]): Promise<string[]> {
   if (patterns.length === 0) return [];
-  const [picomatch, { expandGlob, listTree }] = await Promise.all([loadPicomatch(), loadConfinedGlob()]);
+  const [picomatch, { expandGlob, listTree }] = await Promise.all([loadPicomatch(), loadRootGlob()]);
   const fs = selection.fs;
   const warnings: string[] = [];
   const take = (raw: string, expansion: GlobExpansion, reason: Reason): void => {
     for (const skipped of expansion.skipped) {
       warnings.push(`--include ${raw}: skipped ${skipped.path}: ${whySkipped(skipped.error)}`);
     }
-    if (expansion.via !== null) selection.add(expansion.via, reason);
+    for (const named of expansion.via) selection.add(named, reason);
     for (const match of expansion.matches) selection.add(match, reason);
   };
   for (const raw of patterns) {

@@ -28,7 +28,7 @@ import picomatch from 'picomatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDebianRoot } from '../../../test-support/debian-root.mjs';
 import { tempDir } from '../../../test-support/fixtures.js';
-import { expandGlob } from '../src/confined-glob.js';
+import { expandGlob } from '../src/root-glob.js';
 
 const REPO = realpathSync(join(import.meta.dirname, '../../..'));
 const temp = tempDir('dit-confinement-');
