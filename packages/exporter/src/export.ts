@@ -26,6 +26,7 @@ import {
   writePackageMetadata,
 } from './package-metadata.js';
 import { addRuntimeData } from './runtime-data.js';
+import { isScratch } from './scratch.js';
 import { describeWithheld, type Selected, Selection } from './selection.js';
 import { type StagedOutput, stageOutput } from './staging.js';
 import type { ExportOptions, ExportReport } from './types.js';
@@ -131,6 +132,7 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
     if (fs.lookup(cwd).type === 'directory')
       selection.add(cwd, { kind: 'runtime-data', why: 'the working directory of the command' });
     options.onProgress?.({ stage: 'trace', command });
+    const traceStartedMs = Date.now();
     traced = await traceCommand(command, {
       rootDir,
       cwd,
@@ -140,8 +142,8 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
     });
     if (target.nonEmpty) refuseUsedInsideOutput(traced, target, hostPathOf);
     for (const path of traced.paths) {
-      // /tmp and /var/tmp are scratch: what the check left there is not part of the application.
-      if (!path.ok || isScratch(path.path)) continue;
+      // What the check left in /tmp and /var/tmp is not part of the application (see scratch.ts).
+      if (!path.ok || isScratch(path, fs, traceStartedMs)) continue;
       selection.add(path.path, { kind: 'traced', how: path.kinds });
     }
     if (fileKind(fs.hostPath(fs.lookup(executable).realPath!)).kind === 'elf') program = executable;
@@ -316,10 +318,6 @@ function writeReport(file: string, report: ExportReport): void {
       { cause: error },
     );
   }
-}
-
-function isScratch(path: string): boolean {
-  return ['/tmp', '/var/tmp'].some((dir) => path === dir || path.startsWith(`${dir}/`));
 }
 
 /** The root's dpkg database, or null when it has none; an unreadable one is a bad root. */

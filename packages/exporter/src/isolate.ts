@@ -15,13 +15,52 @@ export interface IsolatedRun {
 }
 
 /**
- * Inside fresh mount and pid namespaces: /proc, a minimal /dev (null, zero, full, random, urandom,
- * tty and the fd links), an empty /tmp, then chroot into the export and run the command as pid 1,
- * the way a container runtime starts it. This shell runs on the host side, before the chroot.
+ * Inside fresh mount and pid namespaces: the export as the lower layer of an overlay whose upper
+ * layer is a tmpfs, then /proc, a minimal /dev (null, zero, full, random, urandom, tty and the fd
+ * links), then chroot into it and run the command as pid 1, the way a container runtime starts it.
+ * This shell runs on the host side, before the chroot.
+ *
+ * The overlay is what a runtime gives a container: the image's files as they are (an application
+ * exported under /tmp or /var/tmp included) and a writable root whose writes vanish with the run,
+ * so the run can never change the export. Its layers are reached without naming them (the export
+ * through fd 3 opened before the tmpfs covers it, the upper layer relative to the working
+ * directory), so no path of the export is ever parsed as mount options. Where the kernel refuses
+ * the overlay, /tmp and /var/tmp get a tmpfs each holding a copy of what the export has there
+ * (copied from the covered folder, reached as the shell's working directory).
  */
 const NAMESPACE_SETUP = `
 set -e
 root=$1; cwd=$2; shift 2
+layered=
+exec 3< "$root"
+if mount -t tmpfs -o mode=0755 dit-layer "$root" 2>/dev/null; then
+  cd "$root"
+  mkdir upper work
+  chown --reference=/proc/self/fd/3 upper
+  chmod --reference=/proc/self/fd/3 upper
+  if mount -t overlay -o lowerdir=/proc/self/fd/3,upperdir=upper,workdir=work dit-root "$root" 2>/dev/null; then
+    layered=1
+  else
+    cd /
+    umount "$root"
+  fi
+fi
+cd /
+exec 3<&-
+for dir in proc dev tmp; do
+  [ -d "$root/$dir" ] || [ -L "$root/$dir" ] || mkdir -m "$([ $dir = tmp ] && echo 1777 || echo 0755)" "$root/$dir"
+done
+if [ -z "$layered" ]; then
+  for dir in tmp var/tmp; do
+    if [ -d "$root/$dir" ] && [ ! -L "$root/$dir" ] && [ ! -L "$root/var" ]; then
+      cd "$root/$dir"
+      mount -t tmpfs -o mode=1777 tmp "$root/$dir"
+      cp -a . "$root/$dir/"
+      chmod --reference=. "$root/$dir"
+      cd /
+    fi
+  done
+fi
 mount -t proc proc "$root/proc"
 mount -t tmpfs -o mode=0755,nosuid dev "$root/dev"
 for node in null zero full random urandom tty; do
@@ -32,28 +71,43 @@ ln -s /proc/self/fd "$root/dev/fd"
 ln -s /proc/self/fd/0 "$root/dev/stdin"
 ln -s /proc/self/fd/1 "$root/dev/stdout"
 ln -s /proc/self/fd/2 "$root/dev/stderr"
-mount -t tmpfs -o mode=1777 tmp "$root/tmp"
-# A working directory under /tmp is hidden by the fresh tmpfs: make it again, empty, as a runtime would.
+# A working directory the export lacks: make it, empty, as a runtime would.
 [ -d "$root$cwd" ] || mkdir -p "$root$cwd"
 exec unshare --root="$root" --wd="$cwd" -- "$@"
 `;
 
-/** Mount points the run needs inside the export; created for the run and removed after if they were not there. */
+/**
+ * Mount points the run needs inside the export. The overlay makes them in memory; without it they
+ * are made in the export and removed after if they were not there.
+ */
 const MOUNT_POINTS = ['proc', 'dev', 'tmp'];
+
+/**
+ * `setpriv --pdeathsig KILL`: the run dies with dit, even by SIGKILL. With namespaces the run is
+ * unshare's child, which unshare's --kill-child kills with it, and the kernel then kills every
+ * process of its pid namespace. In the chroot fallback unshare execs the command itself: the
+ * command dies with dit, but a process it started and left behind does not (no pid namespace
+ * holds them together there).
+ */
+function deathSignal(): string[] {
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv'].find((path) => existsSync(path));
+  return setpriv === undefined ? [] : [setpriv, '--pdeathsig', 'KILL', '--'];
+}
 
 export async function runIsolated(
   root: string,
   command: readonly string[],
   options: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<IsolatedRun> {
-  const created = MOUNT_POINTS.filter((name) => !existsSync(join(root, name)));
-  for (const name of created) mkdirSync(join(root, name));
+  const missing = MOUNT_POINTS.filter((name) => !existsSync(join(root, name)));
   // Without a tmpfs (the chroot fallback) the run writes into the export's own /tmp: undo that after.
-  const tmpBefore = new Set(readdirSync(join(root, 'tmp')));
+  const tmpBefore = new Set(missing.includes('tmp') ? [] : readdirSync(join(root, 'tmp')));
+  const parentDeath = deathSignal();
   let nodes: string[] = [];
   try {
     const namespaced = await run(
       [
+        ...parentDeath,
         'unshare',
         '--mount',
         '--pid',
@@ -76,9 +130,10 @@ export async function runIsolated(
     if (!namespaced.setupFailed) return { ...namespaced.result, isolation: 'namespaces', note: null };
     // Inside a container build step new namespaces are usually refused, but chroot is allowed, and
     // so is mknod of the harmless devices: the run gets a /dev with null, zero, random and friends.
-    if (created.includes('dev')) nodes = makeDeviceNodes(join(root, 'dev'));
+    for (const name of missing) if (!existsSync(join(root, name))) mkdirSync(join(root, name));
+    if (missing.includes('dev')) nodes = makeDeviceNodes(join(root, 'dev'));
     const chrooted = await run(
-      ['unshare', `--root=${root}`, `--wd=${options.cwd}`, '--', ...command],
+      [...parentDeath, 'unshare', `--root=${root}`, `--wd=${options.cwd}`, '--', ...command],
       options,
     );
     options.signal?.throwIfAborted();
@@ -95,14 +150,16 @@ export async function runIsolated(
     };
   } finally {
     for (const node of nodes) rmSync(node, { force: true });
-    for (const name of readdirSync(join(root, 'tmp'))) {
-      if (!tmpBefore.has(name)) rmSync(join(root, 'tmp', name), { recursive: true, force: true });
+    if (existsSync(join(root, 'tmp'))) {
+      for (const name of readdirSync(join(root, 'tmp'))) {
+        if (!tmpBefore.has(name)) rmSync(join(root, 'tmp', name), { recursive: true, force: true });
+      }
     }
-    for (const name of created) {
+    for (const name of missing) {
       try {
         rmdirSync(join(root, name));
       } catch {
-        // Left only if the run wrote into it, which a mount point prevents; nothing to undo then.
+        // Not there (the overlay made it in memory), or written into, which a mount point prevents.
       }
     }
   }
@@ -178,7 +235,7 @@ function run(
       const setupFailed =
         spawnError !== undefined ||
         (exitCode === 1 &&
-          /^unshare: /m.test(text) &&
+          /^(unshare|setpriv): /m.test(text) &&
           /(Operation not permitted|Permission denied|cannot|failed)/i.test(text));
       resolve({
         result: { exitCode, signal, timedOut, stdout: Buffer.concat(stdout), stderr: err },
