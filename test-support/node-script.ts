@@ -7,9 +7,35 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * A package's optional dependency that is not installed (a require() inside a try) stays a
+ * require() in the bundle, as it is in Node, instead of failing the build.
+ */
+const missingStaysExternal: Plugin = {
+  name: 'missing-stays-external',
+  setup(on) {
+    on.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData?.retry === true) return undefined;
+      const found = await on.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: { retry: true },
+      });
+      if (found.errors.length > 0) return { path: args.path, external: true };
+      return {
+        path: found.path,
+        external: found.external,
+        namespace: found.namespace,
+        sideEffects: found.sideEffects,
+      };
+    });
+  },
+};
 
 export interface NodeScript {
   /** The bundled program: run it with `process.execPath`. */
@@ -42,6 +68,7 @@ export async function nodeScript(source: string): Promise<NodeScript> {
       banner: {
         js: "import { createRequire as ditRequire } from 'node:module'; const require = ditRequire(import.meta.url);",
       },
+      plugins: [missingStaysExternal],
       logLevel: 'silent',
     });
   } finally {
