@@ -27,6 +27,9 @@ const CLI = join(REPO, 'apps', 'cli');
 const SRC = join(CLI, 'src');
 const OUT = join(CLI, 'dist', 'cli');
 
+/** Packages the CycloneDX library loads only if they are installed (dit writes JSON without them). */
+const OPTIONAL_PLUGINS = ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'];
+
 /** The CLI's own modules that are bundles of their own, by the file name they are imported as. */
 const SEPARATE = new Map([
   ['io.js', 'io.cjs'],
@@ -76,5 +79,8 @@ await build({
   },
   banner: { js: "const __ditImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [separateBundles],
+  // @cyclonedx/cyclonedx-library's optional plugins (XML output, schema validation): it requires them
+  // inside a try and goes on without them, so they stay requires that fail at run time, never bundled.
+  external: OPTIONAL_PLUGINS,
   logLevel: 'warning',
 });

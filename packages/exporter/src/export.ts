@@ -17,7 +17,6 @@ import {
   isInside,
   type OutputTarget,
 } from './output.js';
-import { DEFAULT_PATH, fileKind, findOnPath } from './programs.js';
 import {
   metadataCost,
   packageUsage,
@@ -25,11 +24,13 @@ import {
   withOwners,
   writePackageMetadata,
 } from './package-metadata.js';
+import { DEFAULT_PATH, fileKind, findOnPath } from './programs.js';
 import { addRuntimeData } from './runtime-data.js';
+import { checkSbomOutputs, writeSboms } from './sbom-output.js';
 import { isScratch } from './scratch.js';
 import { describeWithheld, type Selected, Selection } from './selection.js';
 import { type StagedOutput, stageOutput } from './staging.js';
-import type { ExportOptions, ExportReport } from './types.js';
+import type { ExportOptions, ExportReport, SbomOutput } from './types.js';
 import { verifyExport } from './verify.js';
 import { describeWriteError } from './write-errors.js';
 
@@ -53,12 +54,13 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
   if (tarFile !== undefined && tarFile === reportFile) {
     throw new ExportError('EXPORT_BAD_OUTPUT', `--tar and --report name the same file ${options.tar}`);
   }
+  const sbomFiles = checkSbomOutputs(options.sbom ?? [], target, [tarFile, reportFile]);
   options.signal?.throwIfAborted();
   // Made now: it proves the target can be written before the (possibly long) trace, and it lies on
   // the target's filesystem, so the export ends with renames.
   const staged = stageOutput(target);
   try {
-    return await exportInto(options, { rootDir, fs, target, staged, tarFile, reportFile });
+    return await exportInto(options, { rootDir, fs, target, staged, tarFile, reportFile, sbomFiles });
   } catch (error) {
     staged.discard(); // after the commit there is nothing left to discard: this removes nothing then
     throw error;
@@ -72,6 +74,7 @@ interface Destination {
   readonly staged: StagedOutput;
   readonly tarFile: string | undefined;
   readonly reportFile: string | undefined;
+  readonly sbomFiles: readonly SbomOutput[];
 }
 
 async function exportInto(options: ExportOptions, destination: Destination): Promise<ExportReport> {
@@ -248,6 +251,7 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
         : { exitCode: traced.exitCode, durationMs: traced.durationMs, paths: traced.paths.length },
     verification,
   };
+  writeSboms(destination.sbomFiles, { report, database, fs, toolVersion: options.toolVersion ?? 'unknown' });
   if (destination.reportFile !== undefined) writeReport(destination.reportFile, report);
   return report;
 }

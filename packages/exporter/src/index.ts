@@ -14,5 +14,6 @@ export type {
   PackageUsage,
   ProgressEvent,
   Reason,
+  SbomOutput,
   Verification,
 } from './types.js';

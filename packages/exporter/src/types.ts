@@ -41,6 +41,13 @@ export interface ExportOptions {
    * the exported files come from, their `copyright` files, `/etc/os-release`, `/etc/debian_version`.
    */
   readonly packageMetadata?: boolean;
+  /**
+   * Software bills of materials to write (checked with the output before any work, written beside
+   * their place and renamed into it once the export is complete).
+   */
+  readonly sbom?: readonly SbomOutput[];
+  /** dit's version, named as the tool in SBOMs. */
+  readonly toolVersion?: string;
   /** Progress for long work; libraries never print, callers may. */
   readonly onProgress?: (event: ProgressEvent) => void;
   /**
@@ -50,6 +57,12 @@ export interface ExportOptions {
    * (or not fully) verified.
    */
   readonly signal?: AbortSignal;
+}
+
+/** One --sbom: CycloneDX 1.6 JSON or SPDX 2.3 JSON, to a file. */
+export interface SbomOutput {
+  readonly format: 'cyclonedx-json' | 'spdx-json';
+  readonly file: string;
 }
 
 export type ProgressEvent =

@@ -1,8 +1,14 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ExportError, type ExportReport, exportImage, type ProgressEvent } from '@dit/exporter';
+import {
+  ExportError,
+  type ExportReport,
+  exportImage,
+  type ProgressEvent,
+  type SbomOutput,
+} from '@dit/exporter';
 import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
 import { EXIT, type Io, UsageError } from '../io.js';
 
@@ -28,6 +34,9 @@ Options:
   --timeout SECONDS      kill CMD (and everything it started) after this long
   --report FILE          write a JSON report: every file with size, mode, sha256 and why it is there
   --tar FILE             also write the export as a tar archive (owners, modes, links kept)
+  --sbom [FORMAT:]FILE   also write a software bill of materials: cyclonedx-json (CycloneDX 1.6, the
+                         default) or spdx-json (SPDX 2.3); packages with purls, licenses, dependencies,
+                         application files with digests (repeatable)
   --dedupe               store identical files once, as hard links (off: writing one would change the other)
   --no-package-metadata  leave out what scanners read: /var/lib/dpkg/status.d records of the Debian
                          packages the files come from, their copyright files, os-release, debian_version
@@ -70,6 +79,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       timeout: { type: 'string' },
       report: { type: 'string' },
       tar: { type: 'string' },
+      sbom: { type: 'string', multiple: true },
       dedupe: { type: 'boolean' },
       'no-package-metadata': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -100,6 +110,8 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       );
     timeoutMs = seconds * 1000;
   }
+
+  const sbom = (values.sbom ?? []).map(parseSbomOption);
 
   const progress = (event: ProgressEvent) => {
     if (values.quiet) return;
@@ -141,6 +153,8 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       report: values.report,
       dedupe: values.dedupe,
       packageMetadata: !values['no-package-metadata'],
+      sbom,
+      toolVersion: ditVersion(),
       onProgress: progress,
       signal: interruption.signal,
     });
@@ -189,6 +203,38 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     for (const path of verification.missing) io.stderr(`  --include ${path}\n`);
   }
   return EXIT.incomplete;
+}
+
+const SBOM_FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
+
+/** `cyclonedx-json:FILE`, `spdx-json:FILE`, or a plain FILE (CycloneDX): a prefix that is no format is part of the name. */
+function parseSbomOption(value: string): SbomOutput {
+  const colon = value.indexOf(':');
+  const prefix = colon < 0 ? '' : value.slice(0, colon);
+  const format = SBOM_FORMATS.find((known) => known === prefix);
+  if (format === undefined) {
+    if (/^[a-z]+-json$/.test(prefix)) {
+      throw new UsageError(
+        `export: --sbom ${value}: unknown format ${prefix} (${SBOM_FORMATS.join(' or ')})`,
+      );
+    }
+    return { format: 'cyclonedx-json', file: value };
+  }
+  if (colon === value.length - 1) throw new UsageError(`export: --sbom ${value}: no file after the format`);
+  return { format, file: value.slice(colon + 1) };
+}
+
+/** dit's version for SBOMs: written into the bundles at build time, else read from the CLI's package.json. */
+function ditVersion(): string {
+  if (process.env.DIT_BUNDLED_VERSION) return process.env.DIT_BUNDLED_VERSION;
+  try {
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    return manifest.version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** What the scanner metadata cost, and the few packages that weigh most in the export. */
