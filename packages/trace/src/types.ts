@@ -52,7 +52,7 @@ export interface PathAccess {
   ok: boolean;
   /** `ENOENT`, `EACCES`, ... when the call failed. */
   errno: string | null;
-  /** The thread that made the call (strace's pid column: a tid for threads). */
+  /** The thread that made the call (strace's pid column: a tid for threads; of the trace's own pid namespace where it has one, not the host's). */
   pid: number;
   /** `openat`, `execve`, `newfstatat`, ... (`chroot` is reported with kind `chdir`, `bind` with kind `connect`). */
   syscall: string;
@@ -78,7 +78,7 @@ export interface ExecRecord {
 }
 
 export interface TracedProcess {
-  /** pid, or tid for a thread. */
+  /** pid, or tid for a thread (of the trace's own pid namespace where it has one, not the host's). */
   pid: number;
   /** The process or thread that created it; null for the command itself (or when the log did not say). */
   parent: number | null;
