@@ -54,9 +54,11 @@ export class RootFsAdapter {
   canonical(path: string): string | null {
     const named = this.named.get(path);
     if (named !== undefined) return named;
-    const parent = this.listings.get(posix.dirname(path))?.realPath;
+    // Called for every match: plain string work, no path normalisation (fast-glob's paths are normal).
+    const slash = path.lastIndexOf('/');
+    const parent = this.listings.get(slash === 0 ? '/' : path.slice(0, slash))?.realPath;
     if (parent === undefined || parent === null) return null;
-    return posix.join(parent, posix.basename(path));
+    return parent === '/' ? path.slice(slash) : parent + path.slice(slash);
   }
 
   /**
@@ -86,7 +88,7 @@ export class RootFsAdapter {
   }
 
   private readdir(path: string): readonly FolderEntry[] {
-    const listing = this.list(posix.resolve('/', path));
+    const listing = this.list(absolute(path));
     if (listing.error !== null) {
       if (listing.error !== 'ENOENT') this.skipped.push({ path: listing.path, error: listing.error });
       return [];
@@ -111,9 +113,9 @@ export class RootFsAdapter {
 
   /** lstat of a name: its folder resolved inside the root, the name itself not followed. */
   private lstat(path: string): Stats {
-    const absolute = posix.resolve('/', path);
-    if (absolute === '/') return this.statOrMissing('/', path);
-    const folder = posix.dirname(absolute);
+    const named = absolute(path);
+    if (named === '/') return this.statOrMissing('/', path);
+    const folder = posix.dirname(named);
     let realFolder = this.listings.get(folder)?.realPath ?? null;
     if (realFolder === null) {
       const lookup = this.fs.lookup(folder);
@@ -125,15 +127,15 @@ export class RootFsAdapter {
       realFolder = lookup.realPath!;
       if (lookup.links.length > 0) this.via.add(folder);
     }
-    const real = posix.join(realFolder, posix.basename(absolute));
+    const real = posix.join(realFolder, posix.basename(named));
     const stats = this.statOrMissing(real, path);
-    this.named.set(absolute, real);
+    this.named.set(named, real);
     return stats;
   }
 
   /** stat of a path, the final link followed too (inside the root). */
   private statFollowing(path: string): Stats {
-    const lookup = this.fs.lookup(posix.resolve('/', path));
+    const lookup = this.fs.lookup(absolute(path));
     if (lookup.realPath === null) throw missing(path);
     return this.statOrMissing(lookup.realPath, path);
   }
@@ -178,6 +180,15 @@ class ListedEntry {
   isSocket(): boolean {
     return false;
   }
+}
+
+/**
+ * A path fast-glob named, absolute inside the root. fast-glob's own are absolute and normal already
+ * (its `cwd` is `/`); any other is taken from `/`. A `..` is left to RootFs, which reads it as the
+ * kernel does (after a link, the parent of where the link led), not lexically.
+ */
+function absolute(path: string): string {
+  return path.startsWith('/') ? path : `/${path}`;
 }
 
 /** ENOENT as Node's fs throws it: the one error fast-glob takes as "not there" rather than fatal. */

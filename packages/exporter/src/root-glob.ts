@@ -64,7 +64,8 @@ function expandBelow(fs: RootFs, named: string, glob: string): GlobExpansion {
     dot: true,
     onlyFiles: false,
     followSymbolicLinks: false,
-    unique: true,
+    // Duplicates are removed below, once paths are canonical (two names of one folder give one path).
+    unique: false,
   });
   const matches = new Set<string>();
   for (const path of found) matches.add(adapter.canonical(path) ?? path);
