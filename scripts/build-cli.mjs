@@ -10,7 +10,7 @@
 //
 //   main.cjs                 argument dispatch (src/main.ts)
 //   io.cjs                   output and UsageError, shared: main.cjs tests errors with instanceof
-//   deps.cjs hash.cjs export.cjs   one per command (src/commands/*.ts) with every library it uses
+//   deps.cjs hash.cjs export.cjs explain.cjs   one per command (src/commands/*.ts) with every library it uses
 //
 // The bundles are built from the packages' TypeScript sources (the `source` export condition).
 // import.meta.url, which CommonJS lacks, is each bundle's own file URL; @dit/native's loader finds
@@ -36,6 +36,7 @@ const SEPARATE = new Map([
   ['deps.js', 'deps.cjs'],
   ['hash.js', 'hash.cjs'],
   ['export.js', 'export.cjs'],
+  ['explain.js', 'explain.cjs'],
 ]);
 
 /** Imports of those modules from the CLI's sources stay imports, of the sibling bundle. */
@@ -60,6 +61,7 @@ await build({
     deps: join(SRC, 'commands', 'deps.ts'),
     hash: join(SRC, 'commands', 'hash.ts'),
     export: join(SRC, 'commands', 'export.ts'),
+    explain: join(SRC, 'commands', 'explain.ts'),
   },
   outdir: OUT,
   outExtension: { '.js': '.cjs' },

@@ -8,6 +8,7 @@ Usage: dit COMMAND [options]
 Commands:
   deps FILE...     the shared libraries each FILE loads, as its loader would decide
   export           copy exactly what a program needs into a folder, and prove it runs there
+  explain PATH...  why each path is in an export, and what each package weighs (from its --report)
   hash PATH...     SHA-256 of files and folders, printed as sha256sum does
   help [COMMAND]   this help, or a command's
 
@@ -32,6 +33,10 @@ const commands: Record<string, () => Promise<Command>> = {
   export: async () => {
     const { exportCommand, exportHelp } = await import('./commands/export.js');
     return { run: exportCommand, help: exportHelp };
+  },
+  explain: async () => {
+    const { explain, explainHelp } = await import('./commands/explain.js');
+    return { run: explain, help: explainHelp };
   },
 };
 

@@ -30,6 +30,7 @@ import { checkSbomOutputs, writeSboms } from './sbom-output.js';
 import { isScratch } from './scratch.js';
 import { describeWithheld, type Selected, Selection } from './selection.js';
 import { type StagedOutput, stageOutput } from './staging.js';
+import { tracedBy } from './traced-by.js';
 import type { ExportOptions, ExportReport, SbomOutput } from './types.js';
 import { verifyExport } from './verify.js';
 import { describeWriteError } from './write-errors.js';
@@ -144,10 +145,11 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
       signal: options.signal,
     });
     if (target.nonEmpty) refuseUsedInsideOutput(traced, target, hostPathOf);
+    const usedBy = tracedBy(traced);
     for (const path of traced.paths) {
       // What the check left in /tmp and /var/tmp is not part of the application (see scratch.ts).
       if (!path.ok || isScratch(path, fs, traceStartedMs)) continue;
-      selection.add(path.path, { kind: 'traced', how: path.kinds });
+      selection.add(path.path, { kind: 'traced', how: path.kinds, by: usedBy(path) });
     }
     if (fileKind(fs.hostPath(fs.lookup(executable).realPath!)).kind === 'elf') program = executable;
   } else {

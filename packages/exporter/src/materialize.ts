@@ -191,7 +191,7 @@ export function describeReason(reason: Reason): string {
     case 'interpreter-of':
       return `interpreter of ${reason.of}`;
     case 'traced':
-      return `traced (${reason.how.join(', ')})`;
+      return `traced (${reason.how.join(', ')})${reason.by === undefined ? '' : ` by ${reason.by}`}`;
     case 'included':
       return `included by ${reason.pattern}`;
     case 'runtime-data':

@@ -81,7 +81,8 @@ export type Reason =
   | { readonly kind: 'command' }
   | { readonly kind: 'needed-by'; readonly by: string }
   | { readonly kind: 'interpreter-of'; readonly of: string }
-  | { readonly kind: 'traced'; readonly how: readonly AccessKind[] }
+  /** `by`: the first process that used it, `python3 (pid 12)`. */
+  | { readonly kind: 'traced'; readonly how: readonly AccessKind[]; readonly by?: string | undefined }
   | { readonly kind: 'included'; readonly pattern: string }
   | { readonly kind: 'runtime-data'; readonly why: string }
   | { readonly kind: 'link-on-the-way'; readonly to: string }
