@@ -120,6 +120,8 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
   }
 
   let traced: TraceReport | null = null;
+  /** What the traced run used that belongs to the application (its scratch left out): hints come from these. */
+  const used: string[] = [];
   let program: string | null = null;
   if (command !== null) {
     const executable = findOnPath(fs, command[0]!, searchPath, cwd);
@@ -149,6 +151,7 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
     for (const path of traced.paths) {
       // What the check left in /tmp and /var/tmp is not part of the application (see scratch.ts).
       if (!path.ok || isScratch(path, fs, traceStartedMs)) continue;
+      used.push(path.path);
       selection.add(path.path, { kind: 'traced', how: path.kinds, by: usedBy(path) });
     }
     if (fileKind(fs.hostPath(fs.lookup(executable).realPath!)).kind === 'elf') program = executable;
@@ -224,7 +227,7 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
       env,
       timeoutMs: options.timeoutMs,
       expectedExitCode: traced?.exitCode ?? 0,
-      usedPaths: traced?.paths.filter((path) => path.ok).map((path) => path.path),
+      usedPaths: used,
       onIsolation: (isolation) => options.onProgress?.({ stage: 'verify', isolation }),
       signal: options.signal,
     });

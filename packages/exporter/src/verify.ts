@@ -78,6 +78,9 @@ async function findMissing(options: VerifyOptions): Promise<string[]> {
   for (const path of report.paths) {
     // Only "not there" counts: EINVAL from readlink on a plain file, say, is no sign of a gap.
     if (path.ok || !path.failedErrnos.some((errno) => errno === 'ENOENT' || errno === 'ENOTDIR')) continue;
+    // A file it meant to write (a scratch file in a folder the export lacks) is output, not input:
+    // an --include of it could not help.
+    if (path.write) continue;
     if (denyReason(path.path) !== null) continue;
     if (options.fs.lookup(path.path).error === null) missing.add(path.path);
   }

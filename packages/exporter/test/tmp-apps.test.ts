@@ -159,20 +159,21 @@ describe('the verification run', () => {
 });
 
 describe('descriptors inherited from the caller', () => {
-  it('a stdout redirected to a file under /tmp is neither exported nor named as missing', async () => {
+  it('a stdout redirected to a file under /tmp, and scratch, are neither exported nor named as missing', async () => {
     const app = join(T, 'redirected');
     mkdirSync(app);
     writeFileSync(join(app, 'needed'), 'needed\n');
     const output = join(T, 'redirected-out');
     const reportFile = join(T, 'redirected-report.json');
     // `dit export ... > out.log`: the check's stdout is the caller's file. The export leaves out the
-    // file the check reads, so the verification fails and the hints are computed.
+    // file the check reads, so the verification fails and the hints are computed; the scratch file
+    // the check wrote is no hint either (it cannot help).
     const script = await nodeScript(`
 import { writeFileSync } from 'node:fs';
 import { exportImage } from '@dit/exporter';
 const report = await exportImage({
   path: ${JSON.stringify(output)},
-  command: ['/bin/sh', '-c', ${JSON.stringify(`cat ${app}/needed`)}],
+  command: ['/bin/sh', '-c', ${JSON.stringify(`echo scratch > ${app}/scratch; cat ${app}/needed`)}],
   exclude: [${JSON.stringify(`${app}/needed`)}],
   env: ${JSON.stringify(ENV)},
   cwd: '/',
