@@ -97,9 +97,8 @@ export function readHeaders(source: ByteSource): { header: ElfHeader; programs: 
     osabi: ident[7]!,
     abiVersion: ident[8]!,
     identPaddingIsZero: ident.subarray(9, 16).every((byte) => byte === 0),
-    type: decoded.type === undefined ? exact.u16(16) : (E_TYPE.get(decoded.type) ?? exact.u16(16)),
-    machine:
-      decoded.machine === undefined ? exact.u16(18) : (E_MACHINE.get(decoded.machine) ?? exact.u16(18)),
+    type: exact.numbered(decoded.type, E_TYPE, 16, 2),
+    machine: exact.numbered(decoded.machine, E_MACHINE, 18, 2),
     version: decoded.version,
     phoff: exact.word(decoded.phoff, EHDR_PHOFF_AT[elfClass]),
     flags: decoded.flags,
@@ -135,7 +134,7 @@ function readProgramHeaders(
   return decoded.map((program, index) => {
     const entry = index * size;
     return {
-      type: program.type === undefined ? exact.u32(entry) : (P_TYPE.get(program.type) ?? exact.u32(entry)),
+      type: exact.numbered(program.type, P_TYPE, entry, 4),
       offset: exact.word(program.offset, entry + at.offset),
       vaddr: exact.word(program.vaddr, entry + at.vaddr),
       filesz: exact.word(program.filesz, entry + at.filesz),
@@ -164,11 +163,11 @@ class ExactFields {
     this.view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     return this.view;
   }
-  u16(at: number): number {
-    return this.fields.getUint16(at, this.little);
-  }
-  u32(at: number): number {
-    return this.fields.getUint32(at, this.little);
+  /** The number behind one of elfy's names; the field read again when elfy has no name for it. */
+  numbered(name: string | undefined, numbers: ReadonlyMap<string, number>, at: number, width: 2 | 4): number {
+    const number = name === undefined ? undefined : numbers.get(name);
+    if (number !== undefined) return number;
+    return width === 2 ? this.fields.getUint16(at, this.little) : this.fields.getUint32(at, this.little);
   }
   /**
    * An address-sized word: elfy's value when it is exact (a safe integer), else the word read
