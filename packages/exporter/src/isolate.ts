@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { OVERLAY_ROOT_FUNCTION } from '@dit/trace';
 import type { Isolation } from './types.js';
 
 export interface IsolatedRun {
@@ -20,33 +21,18 @@ export interface IsolatedRun {
  * links), then chroot into it and run the command as pid 1, the way a container runtime starts it.
  * This shell runs on the host side, before the chroot.
  *
- * The overlay is what a runtime gives a container: the image's files as they are (an application
- * exported under /tmp or /var/tmp included) and a writable root whose writes vanish with the run,
- * so the run can never change the export. Its layers are reached without naming them (the export
- * through fd 3 opened before the tmpfs covers it, the upper layer relative to the working
- * directory), so no path of the export is ever parsed as mount options. Where the kernel refuses
- * the overlay, /tmp and /var/tmp get a tmpfs each holding a copy of what the export has there
- * (copied from the covered folder, reached as the shell's working directory).
+ * The overlay (OVERLAY_ROOT_FUNCTION) is what a runtime gives a container: the image's files as
+ * they are (an application exported under /tmp or /var/tmp included) and a writable root whose
+ * writes vanish with the run, so the run can never change the export. Where the kernel refuses the
+ * overlay, /tmp and /var/tmp get a tmpfs each holding a copy of what the export has there (copied
+ * from the covered folder, reached as the shell's working directory).
  */
 const NAMESPACE_SETUP = `
 set -e
 root=$1; cwd=$2; shift 2
+${OVERLAY_ROOT_FUNCTION}
 layered=
-exec 3< "$root"
-if mount -t tmpfs -o mode=0755 dit-layer "$root" 2>/dev/null; then
-  cd "$root"
-  mkdir upper work
-  chown --reference=/proc/self/fd/3 upper
-  chmod --reference=/proc/self/fd/3 upper
-  if mount -t overlay -o lowerdir=/proc/self/fd/3,upperdir=upper,workdir=work dit-root "$root" 2>/dev/null; then
-    layered=1
-  else
-    cd /
-    umount "$root"
-  fi
-fi
-cd /
-exec 3<&-
+if overlay_root "$root"; then layered=1; fi
 for dir in proc dev tmp; do
   [ -d "$root/$dir" ] || [ -L "$root/$dir" ] || mkdir -m "$([ $dir = tmp ] && echo 1777 || echo 0755)" "$root/$dir"
 done

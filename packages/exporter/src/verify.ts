@@ -68,6 +68,8 @@ async function findMissing(options: VerifyOptions): Promise<string[]> {
       env: options.env,
       timeoutMs: options.timeoutMs,
       stdio: 'pipe',
+      // The diagnosis is part of the verification: it must not change the export either.
+      discardWrites: true,
       signal: options.signal,
     });
   } catch {

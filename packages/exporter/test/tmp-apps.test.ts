@@ -158,6 +158,26 @@ describe('the verification run', () => {
   });
 });
 
+describe('a verification that fails', () => {
+  it('is traced for hints without writing into the export either', async () => {
+    const app = join(T, 'diagnosed');
+    mkdirSync(app);
+    writeFileSync(join(app, 'kept'), 'kept\n');
+    writeFileSync(join(app, 'needed'), 'needed\n');
+    const output = join(T, 'diagnosed-out');
+    const report = await exportImage({
+      path: output,
+      command: ['/bin/sh', '-c', `cat ${app}/kept; echo x > ${app}/written; cat ${app}/needed`],
+      exclude: [`${app}/needed`],
+      env: ENV,
+      cwd: '/',
+    });
+    expect(report.verification).toMatchObject({ ran: true, ok: false, missing: [`${app}/needed`] });
+    expect(existsSync(join(output, app, 'kept'))).toBe(true);
+    expect(existsSync(join(output, app, 'written'))).toBe(false);
+  });
+});
+
 describe('descriptors inherited from the caller', () => {
   it('a stdout redirected to a file under /tmp, and scratch, are neither exported nor named as missing', async () => {
     const app = join(T, 'redirected');

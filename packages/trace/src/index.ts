@@ -4,6 +4,7 @@
  * the search order made visible). See README.md for what ptrace cannot see.
  */
 export { TraceError, type TraceErrorCode } from './errors.js';
+export { OVERLAY_ROOT_FUNCTION } from './overlay.js';
 export { type ParsedTrace, type ParseOptions, parseStraceLog, StraceLogParser } from './parse.js';
 export { isVirtualPath, summarizePaths } from './summary.js';
 export { straceArguments, TRACED_SYSCALLS, trace } from './trace.js';

@@ -8,6 +8,7 @@ import { type KillList, killTracedTree, sweep } from './kill.js';
 import { tracerLaunch } from './launch.js';
 import { DEFAULT_PATH, findCommand, isHostExecutable, rootExecutable } from './locate.js';
 import { TraceLog } from './log-file.js';
+import { OVERLAY_ROOT_FUNCTION } from './overlay.js';
 import { type ParsedTrace, StraceLogParser } from './parse.js';
 import { summarizePaths } from './summary.js';
 import type { PathSummary, TraceOptions, TraceReport } from './types.js';
@@ -106,12 +107,15 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
   const env = cleanEnvironment(options.env ?? process.env);
   // DIT_STRACE: the strace that ships with dit.tar (a wrapper running it through the bundled loader).
   const strace = locateStrace(options.strace ?? process.env.DIT_STRACE);
-  const plan = options.root === undefined ? hostPlan(command, options, env) : rootPlan(command, options, env);
+  // strace and its tracees die with this process, even by SIGKILL (see launch.ts).
+  const launch = tracerLaunch(strace, hostSearchPath());
+  const plan =
+    options.root === undefined
+      ? hostPlan(command, options, env)
+      : rootPlan(command, options, env, launch.tracerIsChild);
   const pipe = options.stdio === 'pipe';
   const stdinInherited = options.stdin === 'inherit';
 
-  // strace and its tracees die with this process, even by SIGKILL (see launch.ts).
-  const launch = tracerLaunch(strace, hostSearchPath());
   const log = new TraceLog();
   try {
     const started = performance.now();
@@ -272,7 +276,22 @@ function hostPlan(command: string[], options: TraceOptions, env: Record<string, 
   return { argv: command, spawnCwd: cwd, root: '/', cwd, rootMode: false };
 }
 
-function rootPlan(command: string[], options: TraceOptions, env: Record<string, string>): Plan {
+/**
+ * Run by the launcher inside the trace's own mount namespace, before it chroots: the root behind an
+ * overlay whose writes vanish (`discardWrites`), or as it is where the kernel refuses that.
+ */
+const DISCARD_WRITES = `${OVERLAY_ROOT_FUNCTION}
+root=$1; shift
+overlay_root "$root" || true
+exec "$@"
+`;
+
+function rootPlan(
+  command: string[],
+  options: TraceOptions,
+  env: Record<string, string>,
+  ownMountNamespace: boolean,
+): Plan {
   let root: string;
   try {
     // Canonical, because strace's fd annotations are canonical host paths and are matched against it.
@@ -303,8 +322,12 @@ function rootPlan(command: string[], options: TraceOptions, env: Record<string, 
   // cannot start in another directory than `/` (--skip-chdir is refused with a new root).
   const unshare = findCommand('unshare', hostSearchPath(), '/', isHostExecutable);
   let launcher: string[];
+  const sh = findCommand('sh', hostSearchPath(), '/', isHostExecutable);
   if (unshare !== null) {
     launcher = [unshare, `--root=${root}`, `--wd=${cwd}`, '--'];
+    // Never mounted where the mount would be the host's: only in the trace's own namespace.
+    if (options.discardWrites && ownMountNamespace && sh !== null)
+      launcher = [sh, '-c', DISCARD_WRITES, 'dit-trace', root, ...launcher];
   } else {
     const chroot = findCommand('chroot', hostSearchPath(), '/', isHostExecutable);
     if (chroot === null || cwd !== '/') {

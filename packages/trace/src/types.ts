@@ -15,6 +15,12 @@ export interface TraceOptions {
    * launcher did before its chroot is reported.
    */
   root?: string;
+  /**
+   * With `root`: the command sees the root through an overlay whose writes vanish with the trace,
+   * so the root never changes. Needs the trace's own mount namespace (see launch.ts); where that is
+   * refused, or the kernel refuses the overlay, the command writes into the root itself. Default false.
+   */
+  discardWrites?: boolean;
   /** `inherit` (default): the command's stdout and stderr are this process's. `pipe`: captured into the report. */
   stdio?: 'inherit' | 'pipe';
   /** Default `ignore`. With `inherit` strace stays in this process group, so a terminal's job control still works. */
