@@ -22,7 +22,8 @@
  * Where new namespaces are refused (inside a container build's RUN step), strace runs under
  * setpriv alone: it dies with dit, and with --kill-on-exit (strace 6.2 and later) it takes its
  * tracees along; an older strace detaches them and they run on. That weaker guarantee is the best
- * such a place allows.
+ * such a place allows. Without setpriv (util-linux always has it next to unshare) nothing dies with
+ * dit but what dit's own handlers kill.
  */
 import { spawnSync } from 'node:child_process';
 import { findCommand, isHostExecutable } from './locate.js';
@@ -33,10 +34,11 @@ export interface TracerLaunch {
   readonly prefix: readonly string[];
   /** Extra strace options (--kill-on-exit where strace has it and no namespace does its job). */
   readonly straceOptions: readonly string[];
-  /** strace is the child of the spawned process (unshare --fork), not the spawned process itself. */
+  /**
+   * strace is the child of the spawned process (unshare --fork), not the spawned process itself;
+   * it is then pid 1 of its own pid namespace, in a mount namespace of its own.
+   */
   readonly tracerIsChild: boolean;
-  /** How strongly the traced tree is tied to dit's life. */
-  readonly guarantee: 'pid-namespace' | 'kill-on-exit' | 'parent-death-signal' | 'none';
 }
 
 const NAMESPACE_FLAGS = ['--pid', '--fork', '--kill-child', '--mount-proc'];
@@ -64,16 +66,10 @@ function probeLaunch(strace: string, searchPath: string): TracerLaunch {
       prefix: [...deathSignal, unshare, ...NAMESPACE_FLAGS, '--'],
       straceOptions: [],
       tracerIsChild: true,
-      guarantee: setpriv === null ? 'none' : 'pid-namespace',
     };
   }
   const killOnExit = succeeds([strace, '--kill-on-exit', '-V']);
-  return {
-    prefix: deathSignal,
-    straceOptions: killOnExit ? ['--kill-on-exit'] : [],
-    tracerIsChild: false,
-    guarantee: setpriv === null ? 'none' : killOnExit ? 'kill-on-exit' : 'parent-death-signal',
-  };
+  return { prefix: deathSignal, straceOptions: killOnExit ? ['--kill-on-exit'] : [], tracerIsChild: false };
 }
 
 function succeeds(argv: string[]): boolean {
