@@ -322,12 +322,12 @@ function rootPlan(
   // cannot start in another directory than `/` (--skip-chdir is refused with a new root).
   const unshare = findCommand('unshare', hostSearchPath(), '/', isHostExecutable);
   let launcher: string[];
-  const sh = findCommand('sh', hostSearchPath(), '/', isHostExecutable);
   if (unshare !== null) {
     launcher = [unshare, `--root=${root}`, `--wd=${cwd}`, '--'];
-    // Never mounted where the mount would be the host's: only in the trace's own namespace.
-    if (options.discardWrites && ownMountNamespace && sh !== null)
-      launcher = [sh, '-c', DISCARD_WRITES, 'dit-trace', root, ...launcher];
+    // Never mounted where the mount would be the host's: only in the trace's own namespace. The
+    // shell is the host's /bin/sh, as for the verification run (no PATH search on the host).
+    if (options.discardWrites && ownMountNamespace)
+      launcher = ['/bin/sh', '-c', DISCARD_WRITES, 'dit-trace', root, ...launcher];
   } else {
     const chroot = findCommand('chroot', hostSearchPath(), '/', isHostExecutable);
     if (chroot === null || cwd !== '/') {
