@@ -7,7 +7,8 @@
 //   pnpm fuzz [--target elf|ld-cache|strace]... [--cases N | --cases TARGET=N,...] [--seconds S]
 //             [--seed N] [--jobs N] [--loader N] [--cache-loader N] [--out FILE]
 //   --loader N: ld.so judges up to N ELF cases per batch; --cache-loader N: every Nth cache case
-//   pnpm fuzz --target TARGET --replay SEED [--write FILE]    one case again, its mutant to FILE
+//   pnpm fuzz --target TARGET --replay SEED [--write PATH]    one case again, its mutant to PATH
+//                                                            (for elf a folder: prog and lib/)
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,7 +81,7 @@ if (values.replay !== undefined) {
   await runJob(job, () => {});
   const result = JSON.parse(readFileSync(out, 'utf8'));
   console.log(result.text);
-  if (values.write) console.log(`the mutant: ${resolve(values.write)}`);
+  if (result.written) console.log(`the mutant: ${result.written}`);
   rmSync(work, { recursive: true, force: true });
   process.exit(result.findings.length === 0 ? 0 : 1);
 }

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import type { Resolution } from '../../packages/resolver/src/index.js';
-import { readElfInfo } from '../corpus.mjs';
+import { GLIBC_INTERP, readElfInfo } from '../corpus.mjs';
 import { loaderTraceCommand, parseLoaderTrace } from '../ld-trace.mjs';
 
 const NOBODY = 65534;
@@ -29,7 +29,11 @@ export function judgeWithLoader(
   } catch {
     return 'not-traceable';
   }
-  if (info.reason !== null) return 'not-traceable';
+  // The kernel starts a program with its first PT_INTERP (what we read); ld.so run as a command
+  // ignores it. Only a program this ld.so would be started for can be judged by it.
+  if (info.reason !== null || (ours.interpreter !== null && ours.interpreter !== GLIBC_INTERP)) {
+    return 'not-traceable';
+  }
   const { argv } = loaderTraceCommand(file);
   const [command, ...args] = isRoot
     ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...argv]

@@ -18,7 +18,7 @@ interface Job {
   readonly seconds?: number;
   readonly batch?: number;
   readonly replay?: number;
-  /** Replay: where to write the mutant's bytes. */
+  /** Replay: where to write the mutant (a file; for an ELF case, a folder with the program and lib/). */
   readonly write?: string;
   readonly out: string;
   readonly settings?: TargetSettings;
@@ -32,11 +32,15 @@ it.skipIf(job === null)('fuzz', async () => {
   const target = makeTarget(job.target, job.settings);
   try {
     if (job.replay !== undefined) {
-      if (job.write !== undefined) writeFileSync(job.write, target.mutant(job.replay));
+      let written: string | undefined;
+      if (job.write !== undefined) {
+        written = target.writeCase?.(job.replay, job.write) ?? job.write;
+        if (target.writeCase === undefined) writeFileSync(job.write, target.mutant(job.replay));
+      }
       const findings = await target.run([job.replay]);
       const text =
         findings.length === 0 ? `${job.target} ${hex(job.replay)}: no problem` : describeFindings(findings);
-      writeFileSync(job.out, JSON.stringify({ replay: hex(job.replay), findings, text }, null, 1));
+      writeFileSync(job.out, JSON.stringify({ replay: hex(job.replay), findings, text, written }, null, 1));
       return;
     }
     const batchSize = job.batch ?? 32;

@@ -52,8 +52,7 @@ export function elfTarget(dir: string, options: ElfTargetOptions = {}): FuzzTarg
   };
 
   /** Writes a case into its own folder; returns the program to resolve. */
-  const writeCase = (slot: number, elfCase: ElfCase): string => {
-    const caseDir = join(mutantDir, `case-${slot}`);
+  const writeCase = (caseDir: string, elfCase: ElfCase): string => {
     rmSync(caseDir, { recursive: true, force: true });
     mkdirSync(join(caseDir, 'lib'), { recursive: true, mode: 0o755 });
     for (const library of libraries) {
@@ -70,11 +69,12 @@ export function elfTarget(dir: string, options: ElfTargetOptions = {}): FuzzTarg
     name: 'elf',
     counters,
     mutant: (seed) => makeCase(seed).bytes,
+    writeCase: (seed, caseDir) => writeCase(caseDir, makeCase(seed)),
     close: () => rmSync(dir, { recursive: true, force: true }),
     async run(caseSeeds) {
       const findings: Finding[] = [];
       const report = (seed: number, problem: string) => findings.push({ target: 'elf', seed, problem });
-      const files = caseSeeds.map((seed, slot) => writeCase(slot, makeCase(seed)));
+      const files = caseSeeds.map((seed, slot) => writeCase(join(mutantDir, `case-${slot}`), makeCase(seed)));
 
       // 1. The TypeScript resolver, file by file.
       const resolver = createResolver({ cpu });

@@ -13,6 +13,11 @@ export interface FuzzTarget {
   run(seeds: readonly number[]): Promise<Finding[]>;
   /** The mutant a seed makes, for a replay to write out. */
   mutant(seed: number): Uint8Array;
+  /**
+   * Where the mutant needs company (an ELF case: the program and its `lib/`), writes the whole case
+   * into the folder `dir` for a replay and returns the file to look at; else undefined.
+   */
+  writeCase?(seed: number, dir: string): string;
   /** What the cases did (parsed, rejected with the typed error, judged by the loader, ...). */
   readonly counters: Counters;
   /** Called once at the end: temporary files go. */
