@@ -1,7 +1,7 @@
 import { accessSync, constants, lstatSync, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { ExportError } from './errors.js';
-import { isDitLeftover, recoverKilledRuns } from './staging.js';
+import { isDitLeftover, recoverKilledRuns } from './leftovers.js';
 import { describeWriteError } from './write-errors.js';
 
 /**
