@@ -63,6 +63,7 @@ export async function nodeScript(source: string): Promise<NodeScript> {
         '@dit/resolver': join(REPO, 'packages/resolver/src/index.ts'),
         '@dit/elf': join(REPO, 'packages/elf/src/index.ts'),
         '@dit/native': join(REPO, 'packages/native/src/index.ts'),
+        '@dit/paths': join(REPO, 'packages/paths/src/index.ts'),
       },
       // Bundled CommonJS modules call require() for Node's built-ins.
       banner: {

@@ -1,6 +1,6 @@
 import { type Buffer, isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import { printableBytes } from '@dit/native';
+import { printableBytes } from '@dit/paths';
 import { UsageError } from './io.js';
 
 /**

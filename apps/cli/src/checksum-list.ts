@@ -1,5 +1,5 @@
 import { Buffer, isUtf8 } from 'node:buffer';
-import type { FilePath } from '@dit/native';
+import type { FilePath } from '@dit/paths';
 
 /**
  * Reading a checksum list as `sha256sum --check` (GNU coreutils 9) reads it, line by line, so that

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import type { FilePath } from '@dit/native';
+import type { FilePath } from '@dit/paths';
 
 /**
  * The text of sha256sum's lines (GNU coreutils 9), shared by `dit hash` and `dit hash --check`. Names

@@ -1,4 +1,4 @@
-import { printableBytes } from '@dit/native';
+import { printableBytes } from '@dit/paths';
 import { type ByteString, type Resolution, ResolveError, type Resolver } from '@dit/resolver';
 import { ExportError } from './errors.js';
 import { fileKind, findOnPath } from './programs.js';

@@ -1,7 +1,8 @@
 import { renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
+import { RootFs } from '@dit/paths';
 import { DpkgDatabase, ProvenanceError } from '@dit/provenance';
-import { createResolver, RootFs } from '@dit/resolver';
+import { createResolver } from '@dit/resolver';
 import { TraceError, type TraceReport, trace } from '@dit/trace';
 import { writeArchive } from './archive.js';
 import { Closure } from './closure.js';
@@ -46,6 +47,9 @@ import { describeWriteError } from './write-errors.js';
 export async function exportImage(options: ExportOptions): Promise<ExportReport> {
   const rootDir = resolvePath(options.root ?? '/');
   checkRoot(rootDir);
+  // The one RootFs of the root: every stage below reads the root through it (the selection, the
+  // resolver, the trace's command lookup and link walks, the dpkg database, the verification's
+  // "does it exist in the source?"), so each path is walked once and all stages see the same tree.
   const fs = new RootFs(rootDir);
   // Every place dit will write is checked before any work, so a refusal costs nothing.
   const target = checkOutputTarget(options.path, { force: options.force ?? false, root: rootDir });
@@ -96,7 +100,7 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
         : [],
   );
   const selection = new Selection(fs, insideRoot);
-  const resolver = createResolver({ root: rootDir, libraryPath: options.libraryPath });
+  const resolver = createResolver({ fs, libraryPath: options.libraryPath });
   const closure = new Closure(selection, resolver, searchPath);
   const warnings: string[] = [];
   /** What the export is made from, named as the user named it: --path must hold none of it. */
@@ -141,6 +145,7 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
     const traceStartedMs = Date.now();
     traced = await traceCommand(command, {
       rootDir,
+      fs,
       cwd,
       env,
       timeoutMs: options.timeoutMs,
@@ -354,6 +359,7 @@ async function traceCommand(
   command: string[],
   options: {
     rootDir: string;
+    fs: RootFs;
     cwd: string;
     env: Record<string, string | undefined>;
     timeoutMs?: number;
@@ -367,6 +373,7 @@ async function traceCommand(
       env: options.env,
       timeoutMs: options.timeoutMs,
       root: options.rootDir === '/' ? undefined : options.rootDir,
+      fs: options.fs,
       stdio: 'inherit',
       signal: options.signal,
     });

@@ -10,7 +10,7 @@ import {
   utimesSync,
 } from 'node:fs';
 import { join, posix } from 'node:path';
-import type { RootFs } from '@dit/resolver';
+import type { RootFs } from '@dit/paths';
 import { ExportError } from './errors.js';
 import type { Selected } from './selection.js';
 import type { ExportedEntry, Reason } from './types.js';

@@ -1,8 +1,7 @@
 import { type Buffer, isUtf8 } from 'node:buffer';
 import { readdirSync } from 'node:fs';
 import { posix } from 'node:path';
-import { printableBytes } from '@dit/native';
-import type { RootFs } from '@dit/resolver';
+import { printableBytes, type RootFs } from '@dit/paths';
 import { ExportError } from './errors.js';
 import type { Reason } from './types.js';
 

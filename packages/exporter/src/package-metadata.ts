@@ -1,6 +1,6 @@
 import { lchownSync, lstatSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import type { RootFs } from '@dit/paths';
 import { attribute, type DpkgDatabase, type DpkgPackage, withStatus } from '@dit/provenance';
-import type { RootFs } from '@dit/resolver';
 import { safeJoin } from './materialize.js';
 import type { Selection } from './selection.js';
 import type { ExportedEntry, PackageUsage } from './types.js';

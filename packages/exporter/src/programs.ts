@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { RootFs } from '@dit/resolver';
+import type { RootFs } from '@dit/paths';
 
 /** The PATH a shell would use when the environment has none (Debian's default for root). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

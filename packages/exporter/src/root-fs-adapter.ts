@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
-import type { FolderEntry, FolderListing, RootFs } from '@dit/resolver';
+import type { FolderEntry, FolderListing, RootFs } from '@dit/paths';
 import type FastGlob from 'fast-glob';
 
 /** A folder that could not be listed, as the glob named it, and the errno that said why. */

@@ -1,4 +1,4 @@
-import type { RootFs } from '@dit/resolver';
+import type { RootFs } from '@dit/paths';
 import fastGlob from 'fast-glob';
 import picomatch from 'picomatch';
 import { RootFsAdapter, type SkippedFolder } from './root-fs-adapter.js';

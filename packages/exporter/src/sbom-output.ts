@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RootFs } from '@dit/paths';
 import { type DpkgDatabase, field } from '@dit/provenance';
-import type { RootFs } from '@dit/resolver';
 import { cyclonedxJson, declaredLicenses, type SbomInput, type SbomPackage, spdxJson } from '@dit/sbom';
 import { ExportError } from './errors.js';
 import { checkOutputFile, type OutputTarget } from './output.js';

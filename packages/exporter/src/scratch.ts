@@ -18,7 +18,7 @@
  * ships a file under /tmp which the check writes to names it with --include.
  */
 import { statSync } from 'node:fs';
-import type { RootFs } from '@dit/resolver';
+import type { RootFs } from '@dit/paths';
 import type { PathSummary } from '@dit/trace';
 
 const SCRATCH_FOLDERS = ['/tmp', '/var/tmp'];

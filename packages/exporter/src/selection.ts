@@ -1,4 +1,4 @@
-import type { Lookup, RootFs } from '@dit/resolver';
+import type { Lookup, RootFs } from '@dit/paths';
 import { denyReason } from './deny.js';
 import { refuseNameNotUtf8 } from './names.js';
 import { secretContentRule } from './secrets.js';

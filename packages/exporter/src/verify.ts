@@ -1,4 +1,4 @@
-import { RootFs } from '@dit/resolver';
+import { RootFs } from '@dit/paths';
 import { trace } from '@dit/trace';
 import { denyReason } from './deny.js';
 import { runIsolated } from './isolate.js';
@@ -63,6 +63,7 @@ async function findMissing(options: VerifyOptions): Promise<string[]> {
   let report: Awaited<ReturnType<typeof trace>>;
   try {
     report = await trace([...options.command], {
+      // The export folder as root, not the source: the trace makes its own RootFs for it.
       root: options.output,
       cwd: options.cwd,
       env: options.env,
@@ -95,6 +96,7 @@ async function findMissing(options: VerifyOptions): Promise<string[]> {
  * so the failing run's errors alone would not name it.
  */
 function usedButAbsent(options: VerifyOptions): string[] {
+  // Another root than the pipeline's: the export folder, walked through a RootFs of its own.
   const export_ = new RootFs(options.output);
   const absent: string[] = [];
   for (const path of options.usedPaths ?? []) {

@@ -22,7 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { type ExportReport, exportImage } from '@dit/exporter';
-import { RootFs } from '@dit/resolver';
+import { RootFs } from '@dit/paths';
 import { build } from 'esbuild';
 import picomatch from 'picomatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

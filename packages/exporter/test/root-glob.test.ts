@@ -6,7 +6,7 @@
  */
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RootFs } from '@dit/resolver';
+import { RootFs } from '@dit/paths';
 import fastGlob from 'fast-glob';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir, writeTree } from '../../../test-support/fixtures.js';

@@ -16,12 +16,13 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { FilePath } from '@dit/paths';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
 import { sha256sum, withoutRoot } from '../test/helpers.js';
 import { hashFilesNative, hashFilesTs, READ_CHUNK_BYTES } from './hash.js';
 import { loadAddon } from './loader.js';
-import type { FilePath, HashResult } from './types.js';
+import type { HashResult } from './types.js';
 
 const temp = tempDir('dit-native-hash-');
 const T = temp.path;

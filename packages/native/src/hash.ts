@@ -1,7 +1,8 @@
 import type { FileHandle } from 'node:fs/promises';
+import type { FilePath } from '@dit/paths';
 import { describeErrno, errnoOf, NativeError } from './errors.js';
 import { addonOnce } from './loader.js';
-import type { FilePath, HashResult } from './types.js';
+import type { HashResult } from './types.js';
 
 /** Read size of the TypeScript path; the Rust side reads 256 KiB at a time too (src/lib.rs, CHUNK). */
 export const READ_CHUNK_BYTES = 256 * 1024;

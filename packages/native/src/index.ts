@@ -8,10 +8,11 @@
  * addon (`dit-native.<platform>.node` in the package folder), then the TypeScript fallback, keeping
  * the load error as `nativeStatus().cause` for DEBUG output.
  */
+import type { FilePath } from '@dit/paths';
 import { NativeError } from './errors.js';
 import { hashFilesNative, hashFilesTs } from './hash.js';
 import { decide } from './loader.js';
-import type { FilePath, HashResult, NativeStatus, WalkResult } from './types.js';
+import type { HashResult, NativeStatus, WalkResult } from './types.js';
 import { walkFilesTs } from './walk.js';
 import { nativeWalk, walkFilesNative } from './walk-files-native.js';
 
@@ -28,10 +29,8 @@ export {
   type NativeUnsupported,
 } from './deps-walk-native.js';
 export { describeErrno, errnoOf, NativeError, type NativeErrorCode } from './errors.js';
-export { printableBytes } from './file-path.js';
 export { type HashFilesTsOptions, hashFilesNative, hashFilesTs, READ_CHUNK_BYTES } from './hash.js';
 export type {
-  FilePath,
   HashedFile,
   HashFailure,
   HashResult,

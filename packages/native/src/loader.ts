@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FilePath, NativeStatus } from './types.js';
+import type { FilePath } from '@dit/paths';
+import type { NativeStatus } from './types.js';
 
 /** What the Rust side (src/napi.rs) exports. */
 export interface NativeBinding {

@@ -1,9 +1,4 @@
-/**
- * A path as the OS has it: a string when its bytes are UTF-8 (nearly always), else a Buffer of the
- * bytes, so that a name in Latin-1 (say) is hashed and printed as it is rather than with U+FFFD in
- * it. Node's `fs` takes either.
- */
-export type FilePath = string | Buffer;
+import type { FilePath } from '@dit/paths';
 
 /** The SHA-256 of one file, or why it could not be read. Both implementations build exactly these. */
 export type HashResult<P extends FilePath = FilePath> = HashedFile<P> | HashFailure<P>;

@@ -1,6 +1,7 @@
+import type { FilePath } from '@dit/paths';
 import { describeErrno, NativeError } from './errors.js';
 import { addonOnce, type NativeWalked } from './loader.js';
-import type { FilePath, WalkResult } from './types.js';
+import type { WalkResult } from './types.js';
 
 /** A surrogate without its other half: Node's `fs` and the addon both read it as U+FFFD. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

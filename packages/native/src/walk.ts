@@ -1,7 +1,8 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { readdirSync, statSync } from 'node:fs';
+import type { FilePath } from '@dit/paths';
 import { describeErrno, errnoOf } from './errors.js';
-import type { FilePath, WalkError, WalkResult } from './types.js';
+import type { WalkError, WalkResult } from './types.js';
 
 /** A folder entry worth keeping, named as the OS has it (see `FilePath`). */
 interface Entry {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { RootFs } from '@dit/resolver';
+import type { RootFs } from '@dit/paths';
 import { field, parseStanzas, type Stanza } from './control.js';
 import { type Diversion, parseDiversions } from './diversions.js';
 import { ProvenanceError } from './errors.js';

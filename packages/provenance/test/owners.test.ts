@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RootFs } from '@dit/resolver';
+import { RootFs } from '@dit/paths';
 import { describe, expect, test } from 'vitest';
 import { ensureDebianRoot } from '../../../test-support/debian-root.mjs';
 import { dpkgOwners } from '../../../test-support/dpkg-owners.js';

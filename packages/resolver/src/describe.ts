@@ -1,4 +1,4 @@
-import type { LookupError } from './root-fs.js';
+import type { LookupError } from '@dit/paths';
 
 export function describeLookupError(error: LookupError): string {
   switch (error) {

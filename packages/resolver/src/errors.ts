@@ -2,7 +2,7 @@
 export type ResolveErrorCode =
   /** The file to resolve could not be read as ELF: missing, not ELF, truncated, a symlink loop. */
   | 'RESOLVE_BAD_INPUT'
-  /** The root does not exist or is not a directory. */
+  /** The root does not exist or is not a directory; or the RootFs given reads another root. */
   | 'RESOLVE_BAD_ROOT';
 
 export class ResolveError extends Error {

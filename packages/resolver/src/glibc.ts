@@ -18,12 +18,11 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { DF_1, ElfError, type ElfFile } from '@dit/elf';
-import { toByteString } from './byte-names.js';
+import { type Lookup, type SymlinkHop, toByteString } from '@dit/paths';
 import { type DstValues, expandDst, glibcPathList, hasDst } from './dst.js';
 import { type HostAbi, verifyGlibcCandidate } from './glibc-verify.js';
 import { abiCacheFlags, lookupLdCache } from './ld-cache.js';
 import type { GlibcFacts } from './loader-facts.js';
-import type { Lookup, SymlinkHop } from './root-fs.js';
 import type { Session } from './session.js';
 import type { FoundBy, LoadFailure, MissingLibrary, ResolvedLibrary } from './types.js';
 
@@ -34,7 +33,7 @@ export interface MainProgram {
   readonly elf: ElfFile<string>;
 }
 
-/** A name not found, as the model carries it (byte-names.ts); a MissingLibrary once reported. */
+/** A name not found, as the model carries it (@dit/paths' byte-names.ts); a MissingLibrary once reported. */
 interface NotFound {
   readonly name: string;
   readonly neededBy: string;

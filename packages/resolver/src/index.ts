@@ -17,7 +17,6 @@ export {
 } from './ld-cache.js';
 export { type GlibcFacts, type LoaderFacts, loaderFamily, type MuslFacts } from './loader-facts.js';
 export { createResolver, type ResolveExtra, type Resolver, resolve } from './resolve.js';
-export { type FolderEntry, type FolderListing, type Lookup, RootFs, type SymlinkHop } from './root-fs.js';
 export type {
   FoundBy,
   LoadFailure,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { EM } from '@dit/elf';
-import type { RootFs } from './root-fs.js';
+import type { RootFs } from '@dit/paths';
 
 /**
  * Facts about the loader that a program names in PT_INTERP, read from the loader's own file and

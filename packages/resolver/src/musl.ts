@@ -14,10 +14,9 @@
 
 import { posix } from 'node:path';
 import { ElfError, type ElfFile } from '@dit/elf';
-import { toByteString } from './byte-names.js';
+import { type Lookup, type SymlinkHop, toByteString } from '@dit/paths';
 import type { MainProgram } from './glibc.js';
 import type { MuslFacts } from './loader-facts.js';
-import type { Lookup, SymlinkHop } from './root-fs.js';
 import type { Session } from './session.js';
 import type { FoundBy, LoadFailure, MissingLibrary, ResolvedLibrary } from './types.js';
 
@@ -53,7 +52,7 @@ export function resolveMusl(
   dlopen: readonly string[] = [],
 ): { libraries: ResolvedLibrary[]; missing: MissingLibrary[]; failure: LoadFailure | null } {
   const objects: MuslObject[] = [];
-  /** Names not found, as the model carries them (byte-names.ts). */
+  /** Names not found, as the model carries them (@dit/paths' byte-names.ts). */
   const report: (MuslObject | NotFound)[] = [];
   const missing: NotFound[] = [];
 

@@ -1,9 +1,10 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { posix } from 'node:path';
 import { type ByteString, ElfError, type ElfFile, readElfSync } from '@dit/elf';
-import { fromByteString, fsPath } from './byte-names.js';
+import { fromByteString, fsPath, RootFs } from '@dit/paths';
 import { type CpuProfile, hostCpuProfile } from './cpu.js';
+import { ResolveError } from './errors.js';
 import { type LdCache, parseLdCache } from './ld-cache.js';
-import { RootFs } from './root-fs.js';
 import type { ResolveOptions } from './types.js';
 
 /** The first (up to) 64 bytes of a file: enough for every check a loader makes before mapping it. */
@@ -27,7 +28,7 @@ export class Session {
   private ldCacheValue: LdCache | null | undefined;
 
   constructor(options: ResolveOptions = {}) {
-    this.fs = new RootFs(options.root ?? '/');
+    this.fs = rootFs(options);
     this.cwd = options.cwd ?? '/';
     this.cpu = options.cpu ?? hostCpuProfile();
     this.useCache = options.useCache ?? true;
@@ -37,7 +38,7 @@ export class Session {
 
   /**
    * The parsed ELF file at a canonical path inside the root (throws ElfError, cached either way),
-   * its names as the resolver carries them (byte-names.ts).
+   * its names as the resolver carries them (@dit/paths' byte-names.ts).
    */
   elf(realPath: string): ElfFile<string> {
     let entry = this.elfs.get(realPath);
@@ -122,4 +123,17 @@ function readIdent(path: string | Buffer): Ident | null {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The caller's RootFs, or one made for `root`; a RootFs of another folder than `root` is refused. */
+function rootFs(options: ResolveOptions): RootFs {
+  if (options.fs === undefined) return new RootFs(options.root ?? '/');
+  if (options.root !== undefined && posix.resolve(options.root) !== options.fs.root) {
+    throw new ResolveError(
+      'RESOLVE_BAD_ROOT',
+      options.root,
+      `the RootFs given reads another root (${options.fs.root})`,
+    );
+  }
+  return options.fs;
 }

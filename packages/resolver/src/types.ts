@@ -1,10 +1,16 @@
 import type { ByteString } from '@dit/elf';
+import type { RootFs, SymlinkHop } from '@dit/paths';
 import type { CpuProfile } from './cpu.js';
-import type { SymlinkHop } from './root-fs.js';
 
 export interface ResolveOptions {
-  /** Resolve inside this unpacked image root; the host is never consulted. Default `/`. */
+  /** Resolve inside this unpacked image root; the host is never consulted. Default `/`, or `fs`'s root. */
   readonly root?: string;
+  /**
+   * The root to read through, shared with the caller (a pipeline passes its one RootFs down, so its
+   * walks are cached once). Made from `root` when not given; given with `root`, both must name the
+   * same folder.
+   */
+  readonly fs?: RootFs;
   /** LD_LIBRARY_PATH (a string split like the loader does, or a list of directories). */
   readonly libraryPath?: string | readonly string[];
   /** LD_PRELOAD entries (glibc and musl both load them before the program's own needs). */

@@ -5,11 +5,11 @@
  */
 import { copyFileSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RootFs } from '@dit/paths';
 import {
   createResolver,
   type Resolution,
   type ResolveOptions,
-  RootFs,
   resolve,
   x86ProfileForLevel,
 } from '@dit/resolver';

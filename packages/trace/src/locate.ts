@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { RootFs } from '@dit/resolver';
+import type { RootFs } from '@dit/paths';
 
 /** What glibc's execvp searches when PATH is unset (the launcher inside a root uses execvp). */
 export const DEFAULT_PATH = '/bin:/usr/bin';

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, type ReadStream, realpathSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { createInterface } from 'node:readline';
-import { RootFs } from '@dit/resolver';
+import { RootFs } from '@dit/paths';
 import { TraceError } from './errors.js';
 import { type KillList, killTracedTree, sweep } from './kill.js';
 import { tracerLaunch } from './launch.js';
@@ -92,6 +92,8 @@ interface Plan {
   /** Host cwd of the first process. */
   readonly cwd: string;
   readonly rootMode: boolean;
+  /** The root's RootFs: the caller's `fs`, or one made for `root`. */
+  readonly fs: RootFs;
 }
 
 /**
@@ -217,7 +219,7 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
     if (timedOut) exitCode = null;
 
     const paths = summarizePaths(parsed.accesses);
-    if (options.resolveLinks ?? true) resolveLinks(paths, plan.root);
+    if (options.resolveLinks ?? true) resolveLinks(paths, plan.fs);
     return {
       version: 1,
       command: [...command],
@@ -273,7 +275,7 @@ function hostPlan(command: string[], options: TraceOptions, env: Record<string, 
   ) {
     throw new TraceError('TRACE_COMMAND_NOT_FOUND', `${command[0]}: command not found (PATH=${searchPath})`);
   }
-  return { argv: command, spawnCwd: cwd, root: '/', cwd, rootMode: false };
+  return { argv: command, spawnCwd: cwd, root: '/', cwd, rootMode: false, fs: rootFsFor('/', options.fs) };
 }
 
 /**
@@ -300,7 +302,7 @@ function rootPlan(
     throw new TraceError('TRACE_BAD_ROOT', `root ${options.root} does not exist`, { cause: error });
   }
   if (!isDirectory(root)) throw new TraceError('TRACE_BAD_ROOT', `root ${options.root} is not a directory`);
-  const fs = new RootFs(root);
+  const fs = rootFsFor(root, options.fs);
   const cwd = posix.resolve('/', options.cwd ?? '/');
   if (fs.lookup(cwd).type !== 'directory') {
     throw new TraceError('TRACE_FAILED', `working directory ${cwd} does not exist inside the root ${root}`);
@@ -338,7 +340,24 @@ function rootPlan(
     }
     launcher = [chroot, root];
   }
-  return { argv: [...launcher, ...command], spawnCwd: '/', root, cwd: '/', rootMode: true };
+  return { argv: [...launcher, ...command], spawnCwd: '/', root, cwd: '/', rootMode: true, fs };
+}
+
+/** The caller's RootFs when it reads `root` (a canonical host path), else one made for it. */
+function rootFsFor(root: string, given: RootFs | undefined): RootFs {
+  if (given === undefined) return new RootFs(root);
+  let reads: string;
+  try {
+    reads = realpathSync(given.root);
+  } catch (error) {
+    throw new TraceError('TRACE_BAD_ROOT', `the RootFs given reads ${given.root}, which does not exist`, {
+      cause: error,
+    });
+  }
+  if (reads !== root) {
+    throw new TraceError('TRACE_BAD_ROOT', `the RootFs given reads ${given.root}, not the root ${root}`);
+  }
+  return given;
 }
 
 /**
@@ -363,7 +382,9 @@ function isDirectory(path: string): boolean {
 }
 
 async function parseLog(input: ReadStream, plan: Plan): Promise<ParsedTrace> {
-  const roots = new Map<string, RootFs>();
+  // The traced root's own RootFs serves the processes that stay in it; a process that chroots
+  // elsewhere (its own root, a host path) is walked through a RootFs made here for that folder.
+  const roots = new Map<string, RootFs>([[plan.root, plan.fs]]);
   const parser = new StraceLogParser({
     root: plan.root,
     cwd: plan.cwd,
@@ -454,9 +475,12 @@ function diagnoseStrace(strace: string, stderr: string | null): TraceError {
   );
 }
 
-/** Walks each path inside the root, as the kernel would, for the symlinks an exporter must recreate. */
-function resolveLinks(paths: PathSummary[], root: string): void {
-  const fs = new RootFs(root);
+/**
+ * Walks each path inside the root, as the kernel would, for the symlinks an exporter must recreate.
+ * Through the root's one RootFs: a path the caller walked before the run is answered as the caller
+ * saw it, so the report and the caller's own walks agree.
+ */
+function resolveLinks(paths: PathSummary[], fs: RootFs): void {
   for (const entry of paths) {
     if (entry.virtual) continue; // /proc/self and friends describe the tracer's moment, not the image
     try {

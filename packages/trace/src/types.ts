@@ -1,4 +1,4 @@
-import type { SymlinkHop } from '@dit/resolver';
+import type { RootFs, SymlinkHop } from '@dit/paths';
 
 export interface TraceOptions {
   /** Working directory of the command: a host path, or a path inside `root` when `root` is set. Default: this process's cwd, or `/` with a root. */
@@ -15,6 +15,13 @@ export interface TraceOptions {
    * launcher did before its chroot is reported.
    */
   root?: string;
+  /**
+   * The RootFs of `root` (of `/` without one), shared with the caller: the command is looked for
+   * through it, and the reported paths are walked through it after the run, so a pipeline walks
+   * each path of its root once. Made here when not given; one of another folder is refused
+   * (TRACE_BAD_ROOT).
+   */
+  fs?: RootFs;
   /**
    * With `root`: the command sees the root through an overlay whose writes vanish with the trace,
    * so the root never changes. Needs the trace's own mount namespace (see launch.ts); where that is

@@ -4,6 +4,7 @@
  */
 import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Lookup, RootFs } from '@dit/paths';
 import { type PathAccess, TraceError, type TraceReport, trace } from '@dit/trace';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, tempDir } from '../../../test-support/fixtures.js';
@@ -208,6 +209,32 @@ int main(int argc, char **argv) {
     await expect(trace(['true'], { root: join(T, 'no-root') })).rejects.toMatchObject({
       code: 'TRACE_BAD_ROOT',
     });
+  });
+
+  it("refuses a caller's RootFs of another folder than the root", async () => {
+    await expect(trace(['true'], { fs: new RootFs(T) })).rejects.toMatchObject({
+      code: 'TRACE_BAD_ROOT',
+      message: expect.stringContaining(`reads ${T}, not the root /`),
+    });
+  });
+});
+
+describe("the caller's RootFs", () => {
+  it('finds the command and walks the reported paths through it', async () => {
+    const asked: string[] = [];
+    const fs = new (class extends RootFs {
+      override lookup(path: string, cwd?: string): Lookup {
+        asked.push(path);
+        return super.lookup(path, cwd);
+      }
+    })('/');
+    const report = await trace(['/bin/sh', '-c', 'cat /usr/share/zoneinfo/UTC >/dev/null'], { fs });
+    expect(report.exitCode).toBe(0);
+    const utc = report.paths.find((entry) => entry.path === '/usr/share/zoneinfo/UTC');
+    expect(utc?.type).toBe('file');
+    // Each reported path was walked through the caller's instance, and the entry says what it said.
+    expect(asked).toContain('/usr/share/zoneinfo/UTC');
+    expect(utc?.links).toEqual(fs.lookup('/usr/share/zoneinfo/UTC').links);
   });
 });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { describeErrno, errnoOf, type FilePath, type HashResult, hashFiles } from '@dit/native';
+import { describeErrno, errnoOf, type HashResult, hashFiles } from '@dit/native';
+import type { FilePath } from '@dit/paths';
 import { type ChecksumListLine, parseChecksumList } from '../checksum-list.js';
 import { escapedName, joinText } from '../checksum-text.js';
 import type { Io } from '../io.js';

@@ -1,12 +1,6 @@
 import { parseArgs } from 'node:util';
-import {
-  type FilePath,
-  type HashedFile,
-  type HashResult,
-  hashFiles,
-  nativeStatus,
-  walkFiles,
-} from '@dit/native';
+import { type HashedFile, type HashResult, hashFiles, nativeStatus, walkFiles } from '@dit/native';
+import type { FilePath } from '@dit/paths';
 import { argumentBytes } from '../argument-bytes.js';
 import { checksumLine, joinText } from '../checksum-text.js';
 import { EXIT, type Io, UsageError } from '../io.js';

@@ -1,18 +1,18 @@
 /**
- * Names inside the resolver are strings, and a name from an ELF file may be bytes that are not
- * UTF-8 (`ByteString`). Such a name is carried as a string in which every byte that is not part of
- * valid UTF-8 is the lone surrogate U+DC00 + byte (U+DC80..U+DCFF; as Python's `surrogateescape`
- * does). Decoded UTF-8 never holds a lone surrogate, so the mapping is one to one: such a name joins
- * directories, compares and is looked up like any other, and becomes exactly its bytes again where
- * it leaves the resolver (`toByteString`) or reaches the file system (`fsPath`).
+ * A name that may be bytes that are not UTF-8 (a `FilePath` that is a Buffer: a name read from an
+ * ELF file, a folder, a log), carried as a string: every byte that is not part of valid UTF-8
+ * becomes the lone surrogate U+DC00 + byte (U+DC80..U+DCFF; as Python's `surrogateescape` does).
+ * Decoded UTF-8 never holds a lone surrogate, so the mapping is one to one: such a name joins
+ * directories, compares and is looked up like any other string (RootFs walks it), and becomes
+ * exactly its bytes again where it leaves (`toByteString`) or reaches the file system (`fsPath`).
  */
 import { isUtf8 } from 'node:buffer';
-import type { ByteString } from '@dit/elf';
+import type { FilePath } from './file-path.js';
 
 const ESCAPE_BASE = 0xdc00;
 
-/** A name from a file as the resolver carries it. */
-export function fromByteString(name: ByteString): string {
+/** A name as a string, its bytes that are not UTF-8 escaped. */
+export function fromByteString(name: FilePath): string {
   if (typeof name === 'string') return name;
   if (isUtf8(name)) return name.toString('utf8');
   let text = '';
@@ -34,13 +34,13 @@ export function hasEscapedBytes(name: string): boolean {
   return escapedBytes(name) !== null;
 }
 
-/** A name as it leaves the resolver: the string when it is UTF-8, else its exact bytes. */
-export function toByteString(name: string): ByteString {
+/** A carried name as it leaves: the string when it is UTF-8, else its exact bytes. */
+export function toByteString(name: string): FilePath {
   return escapedBytes(name) ?? name;
 }
 
-/** What to hand to `fs` for a path the resolver built: its exact bytes when it holds escaped ones. */
-export function fsPath(path: string): string | Buffer {
+/** What to hand to `fs` for a carried path: its exact bytes when it holds escaped ones. */
+export function fsPath(path: string): FilePath {
   return escapedBytes(path) ?? path;
 }
 
