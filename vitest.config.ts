@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 //   pure       Node.js and the everyday tools of any Debian (sh, coreutils, openssl, ssh-keygen):
 //              parsers, rules, the CLI on temporary files. Seconds. `pnpm test:unit` runs just these.
 //   toolchain  gcc and musl-gcc to build fixtures, ldconfig, and glibc's ld.so or musl's loader run
-//              as the oracle (docs/loader.md §10), over fixtures or over every ELF file of the machine.
+//              as the oracle (docs/loader.md §12), over fixtures or over every ELF file of the machine.
 //   system     strace, new namespaces or chroot (root), the debootstrap Debian root, dit.tar, exports
 //              run and verified in isolation.
 //

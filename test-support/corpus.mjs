@@ -1,7 +1,7 @@
 // The differential corpus: the ELF files on this machine that glibc's loader can trace safely, so that
 // `dit deps` can be compared with `LD_TRACE_LOADED_OBJECTS=1 ld.so FILE` over the whole machine.
 //
-// The selection follows docs/ldso.md §9 ("Sweeping /usr/bin and /usr/lib"):
+// The selection follows docs/loader.md §12.4 (the corpus):
 // - regular files only, each (dev, ino) once; file symlinks are followed, directory symlinks are not;
 //   /usr/lib/debug is skipped;
 // - ELF, 64-bit, little-endian, x86-64 (e_machine 62), ET_EXEC or ET_DYN, with PT_DYNAMIC;

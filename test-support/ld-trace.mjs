@@ -2,7 +2,7 @@
 //
 //   cd / && env -i LD_TRACE_LOADED_OBJECTS=1 [LD_LIBRARY_PATH=...] /lib64/ld-linux-x86-64.so.2 FILE
 //
-// See docs/ldso.md §9. Rules the helpers here enforce or rely on:
+// See docs/loader.md §12.1. Rules the helpers here enforce or rely on:
 // - a clean environment (no LD_PRELOAD, GLIBC_TUNABLES, inherited LD_LIBRARY_PATH) and CWD `/`
 //   (relative RPATH entries and DT_NEEDED names with a slash depend on the CWD);
 // - an absolute FILE: ld.so *searches* a name without a slash like a library; pass realpaths so that

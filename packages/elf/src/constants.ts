@@ -1,4 +1,4 @@
-/** Numeric constants of the ELF format that the loaders look at (see shared/docs/ldso.md section 5). */
+/** Numeric constants of the ELF format that the loaders look at (docs/loader.md §2). */
 
 export const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const;
 

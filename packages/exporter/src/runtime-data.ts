@@ -5,7 +5,7 @@ import type { Selection } from './selection.js';
 
 /**
  * Files a short check run tends to miss although the program needs them in production, added when
- * the trace shows the area in use (shared/docs/landscape.md lists what peers' users lose):
+ * the trace shows the area in use (docs/loader.md §11 lists what only run time shows):
  * NSS modules named in nsswitch.conf, the gconv cache, the CA certificates, Python package metadata.
  * The zone file behind /etc/localtime needs nothing here: links are always followed.
  */

@@ -1,5 +1,5 @@
 //! The dependency walk of `dit deps` natively: a port of packages/resolver's glibc model
-//! (glibc.ts, loader-facts.ts, dst.ts, resolve.ts), which follows shared/docs/ldso.md. Files are
+//! (glibc.ts, loader-facts.ts, dst.ts, resolve.ts), which follows docs/loader.md. Files are
 //! resolved in parallel on rayon's pool; everything read from disk (path walks, ELF files, idents,
 //! candidate verdicts, loader facts, the ld.so.cache) is cached once for the run and shared.
 //!

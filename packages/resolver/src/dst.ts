@@ -1,5 +1,5 @@
 /**
- * Dynamic string tokens (ldso.md section 2). glibc knows $ORIGIN, $LIB and $PLATFORM, as `$NAME` or
+ * Dynamic string tokens (docs/loader.md §5). glibc knows $ORIGIN, $LIB and $PLATFORM, as `$NAME` or
  * `${NAME}`; a bare name must not be followed by [A-Za-z0-9_] ($ORIGINX is literal text), and
  * unknown tokens stay as they are.
  */

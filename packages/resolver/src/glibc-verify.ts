@@ -1,7 +1,7 @@
 /**
  * glibc's checks on a candidate file before it maps it (elf/dl-load.c open_verify), as a pure
  * function of the file's first bytes. A failed check either skips the candidate (the search goes
- * on) or is fatal (the program does not start): ldso.md section 1.5.
+ * on) or is fatal (the program does not start): docs/loader.md §8.
  */
 export type Verdict =
   | { readonly kind: 'accept' }

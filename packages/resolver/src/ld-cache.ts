@@ -1,5 +1,5 @@
 /**
- * Reader for glibc's /etc/ld.so.cache, and the lookup ld.so performs on it (shared/docs/ldso.md §4).
+ * Reader for glibc's /etc/ld.so.cache, and the lookup ld.so performs on it (docs/loader.md §9).
  *
  * Semantics follow glibc 2.36: elf/dl-cache.c (`_dl_load_cache_lookup`, `search_cache`,
  * `_dl_cache_libcmp`, `glibc_hwcaps_priorities_init`) and sysdeps/generic/dl-cache.h

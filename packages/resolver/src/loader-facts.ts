@@ -31,7 +31,7 @@ export interface MuslFacts {
 
 export type LoaderFacts = GlibcFacts | MuslFacts;
 
-/** Which family a PT_INTERP belongs to, from its basename (ldso.md 5: PT_INTERP). */
+/** Which family a PT_INTERP belongs to, from its basename (docs/loader.md §2, PT_INTERP). */
 export function loaderFamily(interpreter: string): 'glibc' | 'musl' | 'unknown' {
   const base = posix.basename(interpreter);
   if (/^ld-musl-.+\.so\.1$/.test(base)) return 'musl';

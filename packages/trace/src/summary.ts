@@ -1,6 +1,6 @@
 import type { PathAccess, PathSummary } from './types.js';
 
-/** Provided by the kernel or the container runtime: recorded, never copied (ldso.md 8.2). */
+/** Provided by the kernel or the container runtime: recorded, never copied (docs/loader.md §11.1). */
 const VIRTUAL_TREES = ['/proc', '/sys', '/dev'];
 
 export function isVirtualPath(path: string): boolean {

@@ -14,7 +14,7 @@ import { summarizePaths } from './summary.js';
 import type { PathSummary, TraceOptions, TraceReport } from './types.js';
 
 /**
- * The system calls traced (ldso.md 8.3). Each is prefixed with `?` so strace skips the ones the
+ * The system calls traced (docs/loader.md §11.2). Each is prefixed with `?` so strace skips the ones the
  * architecture does not have (aarch64 has no open, stat, access, readlink, getdents, fork, vfork)
  * instead of refusing to start; the `*64` forms only exist for 32-bit tracees on x86_64.
  * dup/close/fcntl are not needed: `-y` prints the path behind every fd where it is used.
