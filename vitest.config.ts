@@ -52,6 +52,7 @@ export const SYSTEM = [
   'packages/exporter/test/export.test.ts',
   'packages/exporter/test/missing-library.test.ts',
   'packages/exporter/test/package-metadata.test.ts',
+  'packages/exporter/test/readme-example.test.ts',
   'packages/exporter/test/sbom.test.ts',
   'packages/exporter/test/secrets.test.ts',
   'packages/exporter/test/tmp-apps.test.ts',
