@@ -7,6 +7,7 @@ import { TraceError, type TraceReport, trace } from '@dit/trace';
 import { writeArchive } from './archive.js';
 import { Closure } from './closure.js';
 import { dedupeEntries } from './dedupe.js';
+import { commandEnvironment } from './environment.js';
 import { ExportError } from './errors.js';
 import { addIncludes, applyExcludes } from './globs.js';
 import { hashEntries } from './hash.js';
@@ -85,7 +86,9 @@ interface Destination {
 async function exportInto(options: ExportOptions, destination: Destination): Promise<ExportReport> {
   const { rootDir, fs, target, staged } = destination;
   const output = target.canonical;
-  const env = { ...(options.env ?? process.env) };
+  // The image's environment in both phases, not the build's (environment.ts).
+  const environment = commandEnvironment(fs, options.env, options.setEnv);
+  const env = environment.env;
   const searchPath = env.PATH ?? DEFAULT_PATH;
   // Inside a root the command starts in its `/`; on the host, where dit was started.
   const cwd = options.cwd ?? (rootDir === '/' ? process.cwd() : '/');
@@ -141,6 +144,8 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
     // The working directory is part of how the command runs (an image's WORKDIR exists).
     if (fs.lookup(cwd).type === 'directory')
       selection.add(cwd, { kind: 'runtime-data', why: 'the working directory of the command' });
+    if (environment.passwd !== null)
+      selection.add(environment.passwd, { kind: 'runtime-data', why: 'the runtime reads HOME from it' });
     options.onProgress?.({ stage: 'trace', command });
     const traceStartedMs = Date.now();
     traced = await traceCommand(command, {

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { OVERLAY_ROOT_FUNCTION } from '@dit/trace';
+import { childOutput, OVERLAY_ROOT_FUNCTION, RUNTIME_MOUNTS_FUNCTION } from '@dit/trace';
 import type { Isolation } from './types.js';
 
 export interface IsolatedRun {
@@ -29,8 +29,10 @@ export interface IsolatedRun {
  */
 const NAMESPACE_SETUP = `
 set -e
+# A step of the set-up that fails says so: its status must not pass for the command's.
+trap '[ $? -eq 0 ] || echo "dit-verify: setup failed" >&2' EXIT
 root=$1; cwd=$2; shift 2
-${OVERLAY_ROOT_FUNCTION}
+${OVERLAY_ROOT_FUNCTION}${RUNTIME_MOUNTS_FUNCTION}
 layered=
 if overlay_root "$root"; then layered=1; fi
 for dir in proc dev tmp; do
@@ -47,16 +49,7 @@ if [ -z "$layered" ]; then
     fi
   done
 fi
-mount -t proc proc "$root/proc"
-mount -t tmpfs -o mode=0755,nosuid dev "$root/dev"
-for node in null zero full random urandom tty; do
-  : > "$root/dev/$node"
-  mount --bind "/dev/$node" "$root/dev/$node"
-done
-ln -s /proc/self/fd "$root/dev/fd"
-ln -s /proc/self/fd/0 "$root/dev/stdin"
-ln -s /proc/self/fd/1 "$root/dev/stdout"
-ln -s /proc/self/fd/2 "$root/dev/stderr"
+runtime_mounts "$root"
 # A working directory the export lacks: make it, empty, as a runtime would.
 [ -d "$root$cwd" ] || mkdir -p "$root$cwd"
 exec unshare --root="$root" --wd="$cwd" -- "$@"
@@ -118,6 +111,7 @@ export async function runIsolated(
     // so is mknod of the harmless devices: the run gets a /dev with null, zero, random and friends.
     for (const name of missing) if (!existsSync(join(root, name))) mkdirSync(join(root, name));
     if (missing.includes('dev')) nodes = makeDeviceNodes(join(root, 'dev'));
+    const devices = nodes.map((node) => node.slice(node.lastIndexOf('/') + 1));
     const chrooted = await run(
       [...parentDeath, 'unshare', `--root=${root}`, `--wd=${options.cwd}`, '--', ...command],
       options,
@@ -127,7 +121,11 @@ export async function runIsolated(
       return {
         ...chrooted.result,
         isolation: 'chroot',
-        note: 'new namespaces are not permitted here: ran with chroot only (no /proc, /dev or private /tmp)',
+        // Mounting /proc needs a mount namespace (refused here): mounted in dit's own namespace
+        // instead, it would outlive a killed dit inside the export.
+        note:
+          'new namespaces are not permitted here: ran with chroot only, without /proc or a private /tmp' +
+          (devices.length > 0 ? `; /dev has ${devices.join(', ')} (mknod)` : '; no /dev (mknod refused)'),
       };
     return {
       ...chrooted.result,
@@ -186,15 +184,22 @@ function run(
   options: { env: Record<string, string | undefined>; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<RawRun> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      env: clean(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    // What a runtime gives: pipes, never sockets (`/proc/self/fd/2` must open; see @dit/trace's pipes.ts).
+    const outputs = [childOutput(1, true), childOutput(2, true)] as const;
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), {
+        env: clean(options.env),
+        stdio: ['ignore', outputs[0].stdio, outputs[1].stdio],
+        detached: true,
+      });
+    } finally {
+      for (const output of outputs) output.pipe?.handOver();
+    }
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
     let timedOut = false;
     const killGroup = () => {
       try {
@@ -212,25 +217,35 @@ function run(
           }, options.timeoutMs);
     // unshare --kill-child takes the namespace's processes with it; the caller checks the signal.
     options.signal?.addEventListener('abort', killGroup, { once: true });
-    const finish = (exitCode: number | null, signal: string | null, spawnError?: Error) => {
+    const finish = async (exitCode: number | null, signal: string | null, spawnError?: Error) => {
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', killGroup);
-      const err = Buffer.concat(stderr);
+      // The namespace's processes are gone with its pid 1; in the chroot fallback a daemon the
+      // command left may hold the pipes: stop waiting for it after a while.
+      const stopReading = () => {
+        for (const output of outputs) output.pipe?.stop();
+      };
+      const giveUp = setTimeout(stopReading, spawnError === undefined ? 2000 : 0);
+      await Promise.all(outputs.map((output) => output.pipe?.closed));
+      clearTimeout(giveUp);
+      const out = outputs[0].pipe?.bytes() ?? Buffer.concat(stdout);
+      const err = outputs[1].pipe?.bytes() ?? Buffer.concat(stderr);
       const text = err.toString('utf8');
       // unshare reports its own failures as "unshare: ..." and exits 1 before the command runs.
       const setupFailed =
         spawnError !== undefined ||
+        /^dit-verify: setup failed$/m.test(text) ||
         (exitCode === 1 &&
           /^(unshare|setpriv): /m.test(text) &&
           /(Operation not permitted|Permission denied|cannot|failed)/i.test(text));
       resolve({
-        result: { exitCode, signal, timedOut, stdout: Buffer.concat(stdout), stderr: err },
+        result: { exitCode, signal, timedOut, stdout: out, stderr: err },
         setupFailed,
         setupError: spawnError?.message ?? text.trim().split('\n')[0] ?? '',
       });
     };
-    child.on('error', (error) => finish(null, null, error));
-    child.on('close', (code, signal) => finish(code, signal));
+    child.on('error', (error) => void finish(null, null, error));
+    child.on('close', (code, signal) => void finish(code, signal));
   });
 }
 

@@ -21,8 +21,14 @@ export interface ExportOptions {
   readonly verify?: boolean;
   /** Kill the command (and all it started) after this many milliseconds. */
   readonly timeoutMs?: number;
-  /** The command's environment (default: this process's). */
+  /**
+   * The command's whole environment, in the trace and the verification (`--keep-env` passes this
+   * process's). Default: the image's, as a runtime makes it: PATH (this process's) and HOME from
+   * the user's entry in the root's /etc/passwd (then exported too), or `/` (see environment.ts).
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Variables set on top of the environment (`--env K=V`). */
+  readonly setEnv?: Readonly<Record<string, string>>;
   /** The command's working directory, inside the root (default: `/` with a root, else the current directory). */
   readonly cwd?: string;
   /** LD_LIBRARY_PATH for the static resolution. */

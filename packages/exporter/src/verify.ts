@@ -1,6 +1,7 @@
 import { RootFs } from '@dit/paths';
 import { trace } from '@dit/trace';
 import { denyReason } from './deny.js';
+import { stderrExcerpt, unfixable } from './failure-report.js';
 import { runIsolated } from './isolate.js';
 import type { Isolation, Verification } from './types.js';
 
@@ -44,7 +45,7 @@ export async function verifyExport(options: VerifyOptions): Promise<Verification
     return { ...base, ran: true, ok: true, missing: [], note: run.note };
   }
   const missing = [...new Set([...usedButAbsent(options), ...(await findMissing(options))])].sort();
-  const stderrTail = run.stderr.toString('utf8').trim().split('\n').slice(-5).join('\n');
+  const stderrTail = stderrExcerpt(run.stderr.toString('utf8'));
   const what = run.timedOut
     ? 'timed out'
     : run.signal
@@ -78,13 +79,17 @@ async function findMissing(options: VerifyOptions): Promise<string[]> {
     return []; // the diagnosis is a courtesy; the failure itself is already established
   }
   const missing = new Set<string>();
+  const exported = new RootFs(options.output);
   for (const path of report.paths) {
     // Only "not there" counts: EINVAL from readlink on a plain file, say, is no sign of a gap.
     if (path.ok || !path.failedErrnos.some((errno) => errno === 'ENOENT' || errno === 'ENOTDIR')) continue;
     // A file it meant to write (a scratch file in a folder the export lacks) is output, not input:
     // an --include of it could not help.
     if (path.write) continue;
-    if (denyReason(path.path) !== null) continue;
+    if (denyReason(path.path) !== null || unfixable(path.path)) continue;
+    // Already in the export (the run missed it under another working directory, or raced its
+    // creation): an --include of it would change nothing.
+    if (exported.lookup(path.path).error === null) continue;
     if (options.fs.lookup(path.path).error === null) missing.add(path.path);
   }
   return [...missing].sort();

@@ -10,6 +10,8 @@ import { DEFAULT_PATH, findCommand, isHostExecutable, rootExecutable } from './l
 import { TraceLog } from './log-file.js';
 import { OVERLAY_ROOT_FUNCTION } from './overlay.js';
 import { type ParsedTrace, StraceLogParser } from './parse.js';
+import { childOutput } from './pipes.js';
+import { RUNTIME_MOUNTS_FUNCTION } from './runtime-mounts.js';
 import { summarizePaths } from './summary.js';
 import type { PathSummary, TraceOptions, TraceReport } from './types.js';
 
@@ -131,12 +133,19 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
     ];
     // Its own process group, so strace and everything left in the group can be killed together,
     // except when it must read the terminal: a background group reading it would be stopped.
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: plan.spawnCwd,
-      env,
-      stdio: [stdinInherited ? 'inherit' : 'ignore', pipe ? 'pipe' : 'inherit', pipe ? 'pipe' : 'inherit'],
-      detached: !stdinInherited,
-    });
+    // Real pipes or inherited descriptors, never sockets: see pipes.ts.
+    const outputs = [childOutput(1, pipe), childOutput(2, pipe)] as const;
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), {
+        cwd: plan.spawnCwd,
+        env,
+        stdio: [stdinInherited ? 'inherit' : 'ignore', outputs[0].stdio, outputs[1].stdio],
+        detached: !stdinInherited,
+      });
+    } finally {
+      for (const output of outputs) output.pipe?.handOver();
+    }
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -182,11 +191,17 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
           setTimeout(() => {
             child.stdout?.destroy();
             child.stderr?.destroy();
+            for (const output of outputs) output.pipe?.stop();
           }, 2000).unref();
         });
-        child.once('close', (code, signal) => resolve({ code, signal }));
+        child.once('close', (code, signal) => {
+          void Promise.all(outputs.map((output) => output.pipe?.closed)).then(() =>
+            resolve({ code, signal }),
+          );
+        });
       });
     } catch (error) {
+      for (const output of outputs) output.pipe?.stop();
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'EACCES') {
         throw new TraceError(
@@ -206,7 +221,9 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
     if (aborted) throw options.signal?.reason ?? new Error('aborted');
 
     const parsed = await parseLog(log.read(), plan);
-    const stderrText = Buffer.concat(stderr).toString('utf8');
+    const capturedOut = outputs[0].pipe?.bytes() ?? Buffer.concat(stdout);
+    const capturedErr = outputs[1].pipe?.bytes() ?? Buffer.concat(stderr);
+    const stderrText = capturedErr.toString('utf8');
     if (!timedOut) checkStarted(parsed, plan, command, strace, straceExit, pipe ? stderrText : null);
 
     let exitCode = parsed.exitCode;
@@ -227,8 +244,8 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
       signal,
       timedOut,
       durationMs: Math.round(durationMs * 10) / 10,
-      stdout: pipe ? Buffer.concat(stdout) : null,
-      stderr: pipe ? Buffer.concat(stderr) : null,
+      stdout: pipe ? capturedOut : null,
+      stderr: pipe ? capturedErr : null,
       accesses: parsed.accesses,
       processes: parsed.processes,
       paths,
@@ -280,11 +297,13 @@ function hostPlan(command: string[], options: TraceOptions, env: Record<string, 
 
 /**
  * Run by the launcher inside the trace's own mount namespace, before it chroots: the root behind an
- * overlay whose writes vanish (`discardWrites`), or as it is where the kernel refuses that.
+ * overlay whose writes vanish (`discardWrites`), with the runtime's /proc and /dev, or as it is
+ * where the kernel refuses the overlay.
  */
-const DISCARD_WRITES = `${OVERLAY_ROOT_FUNCTION}
+const DISCARD_WRITES = `${OVERLAY_ROOT_FUNCTION}${RUNTIME_MOUNTS_FUNCTION}
 root=$1; shift
-overlay_root "$root" || true
+# /proc and /dev as the verification has them, only where the overlay keeps the mount points out of the root.
+if overlay_root "$root"; then runtime_mounts "$root" || true; fi
 exec "$@"
 `;
 

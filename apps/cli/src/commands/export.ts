@@ -28,6 +28,10 @@ Options:
   --exclude GLOB         never export what GLOB matches (repeatable)
   --root DIR             read everything inside this unpacked image; CMD runs chrooted into it
   --library-path PATHS   LD_LIBRARY_PATH for resolving libraries
+  --env NAME=VALUE       set a variable for CMD, as the image's ENV will (repeatable). CMD runs, traced
+                         and verified, with the image's environment: PATH, HOME from the user's
+                         /etc/passwd entry (exported with it) or /, and these; not the build's
+  --keep-env             run CMD with dit's whole environment instead (plus --env)
   --force                replace a non-empty --path
   --keep-setuid          keep setuid/setgid bits (dropped by default)
   --no-verify            do not run CMD inside the export afterwards
@@ -82,6 +86,8 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       sbom: { type: 'string', multiple: true },
       dedupe: { type: 'boolean' },
       'no-package-metadata': { type: 'boolean' },
+      env: { type: 'string', multiple: true },
+      'keep-env': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -112,6 +118,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   }
 
   const sbom = (values.sbom ?? []).map(parseSbomOption);
+  const setEnv = parseEnvOptions(values.env ?? []);
 
   const progress = (event: ProgressEvent) => {
     if (values.quiet) return;
@@ -149,6 +156,10 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       keepSetuid: values['keep-setuid'],
       verify: !values['no-verify'],
       timeoutMs,
+      // The image's environment unless --keep-env: the build's HOME and variables would make the
+      // proof pass where the runtime fails.
+      env: values['keep-env'] ? process.env : undefined,
+      setEnv,
       tar: values.tar,
       report: values.report,
       dedupe: values.dedupe,
@@ -203,6 +214,20 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     for (const path of verification.missing) io.stderr(`  --include ${path}\n`);
   }
   return EXIT.incomplete;
+}
+
+/** `--env K=V` (repeatable; a later one wins): K a variable name, V anything, possibly empty. */
+function parseEnvOptions(values: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const value of values) {
+    const equals = value.indexOf('=');
+    const name = equals < 0 ? '' : value.slice(0, equals);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new UsageError(`export: --env ${value}: expected NAME=VALUE`);
+    }
+    env[name] = value.slice(equals + 1);
+  }
+  return env;
 }
 
 const SBOM_FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
