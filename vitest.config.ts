@@ -47,6 +47,7 @@ export const SYSTEM = [
   // The CLI end to end: exports traced with strace and verified in namespaces; hostile.test.ts also
   // runs dit.tar in throwaway roots.
   'apps/cli/test/explain.test.ts',
+  'apps/cli/test/export-env.test.ts',
   'apps/cli/test/export.test.ts',
   'apps/cli/test/hostile.test.ts',
   'packages/exporter/test/confinement.test.ts',

@@ -4,15 +4,19 @@
  * with the image's environment (HOME from the passwd entry, not the build's); the diagnosis of a
  * failing run has the verification's /proc and /dev.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { exportImage, runIsolated } from '@dit/exporter';
 import { trace } from '@dit/trace';
+import { build } from 'esbuild';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
 
 const temp = tempDir('dit-faithful-');
 const T = realpathSync(temp.path);
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 afterAll(() => temp.cleanup());
 afterEach(() => vi.unstubAllEnvs());
 
@@ -62,6 +66,41 @@ describe('the check writes to /dev/stderr and /proc/self/fd/2', () => {
     expect(report.stderr?.toString()).toBe('to-stderr\nto-fd2\n');
     const out = report.stdout?.toString() ?? '';
     expect(out).toBe('to-stdout\nfifo\nfifo\n');
+  });
+});
+
+describe('dit started with sockets for stdout and stderr (by a Node parent)', () => {
+  it('the traced command still gets pipes, and what it writes comes through', async () => {
+    // A small program tracing with inherited stdio, bundled from the sources as the CLI is.
+    const bundle = join(T, 'trace-inherit.cjs');
+    await build({
+      stdin: {
+        contents:
+          "import { trace } from './packages/trace/src/index.ts';\n" +
+          "trace(['/bin/sh', '-c', process.argv[2]], { env: { PATH: '/usr/bin:/bin' } })" +
+          '.then((report) => { process.exitCode = report.exitCode ?? 99; });\n',
+        resolveDir: REPO,
+        loader: 'ts',
+      },
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      conditions: ['source'],
+      logLevel: 'error',
+    });
+    // spawnSync's 'pipe' gives the child socketpairs: exactly the case.
+    const run = spawnSync(
+      process.execPath,
+      [
+        bundle,
+        'echo to-stderr > /dev/stderr && echo to-fd1 > /proc/self/fd/1 && stat -L -c %F /proc/self/fd/2',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    expect(run.stderr).toBe('to-stderr\n');
+    expect(run.stdout).toBe('to-fd1\nfifo\n');
+    expect(run.status).toBe(0);
   });
 });
 
