@@ -21,6 +21,7 @@ export const PURE = [
   'packages/exporter/src/failure-report.test.ts',
   'packages/exporter/src/secrets.test.ts',
   'packages/exporter/test/root-glob.test.ts',
+  'packages/image/test/layer.test.ts',
   'packages/native/src/hash.test.ts',
   'packages/native/src/loader.test.ts',
   'packages/native/src/walk.test.ts',
@@ -50,6 +51,8 @@ export const SYSTEM = [
   'apps/cli/test/export-env.test.ts',
   'apps/cli/test/export.test.ts',
   'apps/cli/test/hostile.test.ts',
+  // Images written by dit export --image, read back by podman, skopeo and umoci.
+  'apps/cli/test/image.test.ts',
   'packages/exporter/test/confinement.test.ts',
   'packages/exporter/test/export.test.ts',
   'packages/exporter/test/faithful-proof.test.ts',

@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then sudo='sudo'; fi
 # time measures peak memory in benchmarks; curl, tzdata and ca-certificates are programs and data
 # the export tests copy; podman/buildah/runc build the test images from a debootstrap'ed base.
 packages=(gcc libc6-dev binutils musl-tools pax-utils strace time patchelf python3 util-linux curl tzdata
-  ca-certificates debootstrap podman buildah runc uidmap
+  ca-certificates debootstrap podman buildah runc uidmap skopeo umoci
   # @dit/native builds offline from the Rust crates Debian packages (crates.io is not reachable).
   librust-sha2-dev librust-rayon-dev librust-libc-dev)
 command -v cargo >/dev/null || packages+=(cargo)

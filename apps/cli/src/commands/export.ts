@@ -10,9 +10,11 @@ import {
   type SbomOutput,
 } from '@dit/exporter';
 import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
+import { IMAGE_HELP, IMAGE_OPTIONS, parseImageOptions } from '../image-options.js';
 import { EXIT, type Io, UsageError } from '../io.js';
+import { exportWithImages, isImageError } from './export-image.js';
 
-export const exportHelp = `Usage: dit export --path DIR [options] [-- CMD [ARGS...]]
+export const exportHelp = `Usage: dit export (--path DIR | --image REF...) [options] [-- CMD [ARGS...]]
 
 Copy exactly what CMD needs into DIR, so that \`FROM scratch\` + \`COPY --from=build DIR /\` runs it:
 the libraries and loader of every program (as the loader would find them), every file the traced
@@ -47,6 +49,7 @@ Options:
   -q, --quiet            no progress on stderr
   -h, --help             show this help
 
+${IMAGE_HELP}
 dit never deletes what was at --path unless the new export is complete: it is built beside DIR (or
 inside it, when DIR is a mount point) and renamed into place. --path may not be empty, /, a system
 folder or your home folder with something in it, the --root, or hold what the export is made from;
@@ -54,7 +57,7 @@ folder or your home folder with something in it, the --root, or hold what the ex
 
 Exit status:
   0    exported (and verified)
-  1    exported, but CMD does not run inside the export (the missing paths are listed)
+  1    exported, but CMD does not run inside the export (the missing paths are listed); no --image written
   2    bad input; nothing was exported and --path is as it was
   3    the export could not be written (no space, read-only, permission denied, ...); nothing was
        exported and --path is as it was
@@ -88,6 +91,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       'no-package-metadata': { type: 'boolean' },
       env: { type: 'string', multiple: true },
       'keep-env': { type: 'boolean' },
+      ...IMAGE_OPTIONS,
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -99,7 +103,9 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(`export: unexpected "${positionals[0]}" (the command goes after --)`);
   }
-  if (values.path === undefined) throw new UsageError('export: --path DIR is required');
+  if (values.path === undefined && !values.image?.length)
+    throw new UsageError('export: --path DIR or --image REF is required');
+  const image = parseImageOptions(values, 'export');
   refuseArgumentsNotUtf8(argv, 'export');
   if (split >= 0 && command.length === 0) throw new UsageError('export: nothing after --');
   if (command.length === 0 && !values.binary?.length && !values.include?.length) {
@@ -144,8 +150,8 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
   let report: ExportReport;
   try {
-    report = await exportImage({
-      path: values.path,
+    const exportOptions = {
+      path: values.path as string,
       command,
       binaries: values.binary,
       include: values.include,
@@ -168,16 +174,25 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       toolVersion: ditVersion(),
       onProgress: progress,
       signal: interruption.signal,
-    });
+    };
+    report =
+      image.references.length === 0
+        ? await exportImage(exportOptions)
+        : await exportWithImages(exportOptions, image, io);
   } catch (error) {
+    if (isImageError(error)) {
+      io.stderr(`dit: export: ${error.message}\n`);
+      return error.code === 'IMAGE_WRITE_FAILED' ? EXIT.cannotWrite : EXIT.usage;
+    }
     if (error instanceof ExportError) {
       io.stderr(`dit: export: ${error.message}\n`);
       return error.code === 'EXPORT_WRITE_FAILED' ? EXIT.cannotWrite : EXIT.usage;
     }
     if (error instanceof Interrupted) {
-      const left = existsSync(resolve(values.path))
-        ? `${values.path} holds the export, not (fully) verified`
-        : 'nothing was exported';
+      const left =
+        values.path !== undefined && existsSync(resolve(values.path))
+          ? `${values.path} holds the export, not (fully) verified`
+          : 'nothing was exported';
       io.stderr(
         `dit: export: stopped by ${error.signal}; the command and what it started were killed, ${left}\n`,
       );
@@ -191,7 +206,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
 
   for (const warning of report.warnings) io.stderr(`dit: warning: ${warning}\n`);
   if (!values.quiet) for (const line of packageLines(report)) io.stderr(`dit: ${line}\n`);
-  const summary = `exported ${report.totals.files} files, ${report.totals.symlinks} symlinks (${formatSize(report.totals.bytes)}) to ${report.output}`;
+  const summary = `exported ${report.totals.files} files, ${report.totals.symlinks} symlinks (${formatSize(report.totals.bytes)}) to ${values.path === undefined ? values.image?.join(', ') : report.output}`;
   const verification = report.verification;
   if (verification === null) {
     io.stdout(`${summary}${command.length > 0 ? ' (not verified: --no-verify)' : ''}\n`);

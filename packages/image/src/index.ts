@@ -1,0 +1,33 @@
+/**
+ * @dit/image: container images written and read by dit itself, without a daemon: an export as a
+ * one-layer OCI image (`oci:`, `oci-archive:`, `docker-archive:`), reproducible byte for byte.
+ */
+export {
+  compactRun,
+  createdAt,
+  type HistoryEntry,
+  type ImageConfig,
+  imageConfig,
+  type Platform,
+  platformOf,
+  type RunConfig,
+} from './config.js';
+export { ImageError, type ImageErrorCode } from './errors.js';
+export {
+  exportAsImages,
+  type ImageExportOptions,
+  type ImageExportResult,
+  type ImageSettings,
+  runConfig,
+} from './export-image.js';
+export {
+  type Compression,
+  LAYER_MEDIA_TYPES,
+  type Layer,
+  type LayerOptions,
+  writeLayer,
+  zstdAvailable,
+} from './layer.js';
+export { formatImageReference, type ImageReference, parseImageReference } from './reference.js';
+export { checkImageTargets } from './targets.js';
+export { type WriteImageOptions, type WrittenImage, writeImage } from './write.js';
