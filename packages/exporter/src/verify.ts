@@ -79,6 +79,8 @@ async function findMissing(options: VerifyOptions): Promise<string[]> {
     return []; // the diagnosis is a courtesy; the failure itself is already established
   }
   const missing = new Set<string>();
+  // The export folder, not the pipeline's root; made after the diagnosis run, so that it sees the
+  // export as the run left it (usedButAbsent's instance walked it before).
   const exported = new RootFs(options.output);
   for (const path of report.paths) {
     // Only "not there" counts: EINVAL from readlink on a plain file, say, is no sign of a gap.
