@@ -19,12 +19,24 @@ export class Closure {
   /** Canonical paths of the named programs and of what their closures brought in. */
   private readonly required = new Set<string>();
   readonly warnings: string[] = [];
+  /**
+   * File names of libraries the traced run loaded. A library the program loads by path first
+   * (the JVM dlopens .../server/libjvm.so) satisfies, by name, what its other libraries need
+   * (libjava.so needs libjvm.so but has no search path to it): the loader matches a needed name
+   * against the objects already loaded. A library missing by such a name is no gap.
+   */
+  private readonly loadedNames = new Set<string>();
 
   constructor(
     private readonly selection: Selection,
     private readonly resolver: Resolver,
     private readonly searchPath: string,
   ) {}
+
+  /** What the traced run loaded (canonical or as named): see `loadedNames`. */
+  markLoaded(paths: Iterable<string>): void {
+    for (const path of paths) this.loadedNames.add(path.slice(path.lastIndexOf('/') + 1));
+  }
 
   /** Extends the selection with the closure of every regular file in it not yet visited. */
   complete(onProgress?: (files: number) => void): void {
@@ -90,6 +102,7 @@ export class Closure {
       if (required && added?.realPath) this.required.add(added.realPath);
     }
     for (const missing of resolution.missing) {
+      if (!required && this.loadedNames.has(missing.name)) continue;
       this.warnings.push(
         `${shown(missing.name)} (needed by ${shown(missing.neededBy)}) was not found: ${realPath} may not start`,
       );

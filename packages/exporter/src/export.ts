@@ -172,9 +172,23 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
 
   // Folders an --include could not list (a symlink loop, past PATH_MAX) are skipped and said.
   warnings.push(...(await addIncludes(selection, options.include ?? [])));
+  if (traced !== null) {
+    // Opened by the traced run, ELF or not: only names a loaded library could answer to matter.
+    closure.markLoaded(
+      traced.paths
+        .filter((p) => p.ok && p.kinds.includes('open'))
+        .flatMap((p) => (p.realPath === null ? [p.path] : [p.path, p.realPath])),
+    );
+  }
   closure.complete((files) => options.onProgress?.({ stage: 'resolve', files }));
   if (traced !== null) {
-    addRuntimeData(selection, closure, new Set(traced.paths.filter((p) => p.ok).map((p) => p.path)), program);
+    addRuntimeData(
+      selection,
+      closure,
+      new Set(traced.paths.filter((p) => p.ok).map((p) => p.path)),
+      program,
+      traced.paths,
+    );
     closure.complete();
   }
   // What scanners read and licenses ask for: copyright files of the packages the files come from,

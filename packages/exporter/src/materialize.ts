@@ -56,6 +56,9 @@ export function materialize(options: MaterializeOptions): Materialized {
   }
 }
 
+/** Made in every export, mode 1777. */
+const SCRATCH_FOLDERS = ['/tmp', '/var/tmp'];
+
 function writeTree(options: MaterializeOptions, staging: string): Materialized {
   const { fs } = options;
   const warnings: string[] = [];
@@ -138,15 +141,27 @@ function writeTree(options: MaterializeOptions, staging: string): Materialized {
     });
   }
 
-  // /tmp exists in every image, world-writable and sticky, whatever the source had.
-  if (!directories.has('/tmp')) directories.set('/tmp', [{ kind: 'skeleton' }]);
-  mkdirSync(inStaging('/tmp'), { recursive: true });
+  // /tmp and /var/tmp exist in every image, world-writable and sticky, whatever the source had
+  // (programs write to either: lighttpd and PostgreSQL to /var/tmp). Never made through a link the
+  // export holds (`/var -> ...`): a write there would land wherever it points.
+  const links = new Set(
+    options.entries.filter((entry) => entry.type === 'symlink').map((entry) => entry.path),
+  );
+  for (const dir of SCRATCH_FOLDERS) {
+    if (links.has(dir) || links.has(posix.dirname(dir))) continue;
+    if (!directories.has(dir)) directories.set(dir, [{ kind: 'skeleton' }]);
+    for (let parent = posix.dirname(dir); parent !== '/'; parent = posix.dirname(parent)) {
+      if (!directories.has(parent)) directories.set(parent, [{ kind: 'parent-directory' }]);
+    }
+    mkdirSync(inStaging(dir), { recursive: true });
+  }
 
   // Directory modes and times last (writing into a directory changes its mtime), deepest first.
   for (const dir of [...directories.keys()].sort().reverse()) {
     const target = inStaging(dir);
-    const stat = dir === '/tmp' ? null : fs.stat(dir);
-    const mode = stat === null ? 0o1777 : stat.mode & 0o7777;
+    const scratch = SCRATCH_FOLDERS.includes(dir);
+    const stat = scratch ? null : fs.stat(dir);
+    const mode = scratch ? 0o1777 : stat === null ? 0o755 : stat.mode & 0o7777;
     if (stat) lchownSync(target, stat.uid, stat.gid);
     chmodSync(target, mode);
     if (stat) utimesSync(target, stat.atime, stat.mtime);

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
+import type { PathSummary } from '@dit/trace';
 import type { Closure } from './closure.js';
 import type { Selection } from './selection.js';
 
@@ -7,7 +8,7 @@ import type { Selection } from './selection.js';
  * Files a short check run tends to miss although the program needs them in production, added when
  * the trace shows the area in use (docs/loader.md §11 lists what only run time shows):
  * NSS modules named in nsswitch.conf, the gconv cache, the CA certificates, Python package metadata.
- * The zone file behind /etc/localtime needs nothing here: links are always followed.
+ * Zones: see `addZoneDatabase`.
  */
 export function addRuntimeData(
   selection: Selection,
@@ -15,6 +16,8 @@ export function addRuntimeData(
   traced: ReadonlySet<string>,
   /** An ELF program of the export to resolve dlopen()s from, or null if there is none. */
   program: string | null,
+  /** The traced paths with how they were used (the zone database looks at that). */
+  summaries: readonly PathSummary[] = [],
 ): void {
   const fs = selection.fs;
   const read = (path: string): string | null => {
@@ -79,7 +82,33 @@ export function addRuntimeData(
     if (tracedUnder('/etc/ssl/certs')) addTree(selection, '/etc/ssl/certs', why);
   }
 
+  addZoneDatabase(selection, summaries);
   addPythonMetadata(selection);
+}
+
+/**
+ * The time zone database, whole, once the program has read a zone by its name (a path under a
+ * `zoneinfo` folder: `TZ=Europe/Berlin`, PostgreSQL's `SET TIME ZONE`, Python's zoneinfo, Java's
+ * tzdb): such a program can be asked for any other zone at run time, by a user or a client, and a
+ * check only ever touches one or two. 3.9 MiB on Debian 12.
+ *
+ * Reading only /etc/localtime does not bring it: every program that formats a local time reads that
+ * link, and its one zone is exported through the link (links are always followed), so a `date` in
+ * the image shows the build's local time as it did; the database would multiply a small image's
+ * size for a zone nobody asked for. A `TZ` set at run time is then a new need: `--include
+ * /usr/share/zoneinfo`, or a check run with that TZ, takes the database.
+ */
+function addZoneDatabase(selection: Selection, summaries: readonly PathSummary[]): void {
+  for (const summary of summaries) {
+    // Opened, listed or checked under its own name: the fstat of /etc/localtime's descriptor names
+    // the zone file too (strace's -y), but only as a `stat` through the link.
+    if (!summary.ok || !summary.kinds.some((kind) => kind === 'open' || kind === 'list' || kind === 'access'))
+      continue;
+    const match = /^(.*\/zoneinfo)\/./.exec(summary.path);
+    if (match === null) continue;
+    addTree(selection, match[1]!, 'the time zone database (a zone was read by name)');
+    return;
+  }
 }
 
 /** Module names for the services nsswitch.conf names (`passwd: files systemd` -> libnss_systemd.so.2). */
