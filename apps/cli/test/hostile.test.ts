@@ -354,3 +354,36 @@ describe('never read outside the root, never export a broken program', () => {
     expect(outcome.after).toBe('');
   });
 });
+
+describe('nothing survives dit, and /tmp applications verify', () => {
+  it('SIGKILL of dit during the trace kills strace and everything it traced', () => {
+    const outcome = inThrowaway({
+      // procps (pgrep) is not in a minimal root: the command lines are read from /proc directly.
+      setup: `procs() { for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -E "$1"; }`,
+      run: `dit export --path /out -q -- sh -c 'sleep 312 & sleep 313' & pid=$!
+for i in $(seq 100); do procs '^sleep 313 $' > /dev/null && break; sleep 0.1; done
+procs '^sleep 31[23] $' | wc -l | sed 's/^/before=/' > /dev/before-kill
+kill -9 $pid; wait $pid 2>/dev/null
+for i in $(seq 50); do procs '^sleep 31[23] $|^[^ ]*strace ' > /dev/null || break; sleep 0.1; done
+true`,
+      after:
+        "cat /dev/before-kill; procs '^sleep 31[23] $|^[^ ]*strace '; ls -a /tmp | grep dit-; echo checked",
+    });
+    expect(outcome.status).toBe(0);
+    // Both sleeps ran under trace; after the kill no sleep, no strace and no trace log is left (the
+    // staging folder is, for the next run to the same --path to remove: tested above).
+    expect(outcome.after).toBe('before=2\nchecked\n');
+  });
+
+  it('an application under /tmp exports and verifies, and its scratch files stay out', () => {
+    const outcome = inThrowaway({
+      setup:
+        "mkdir -p /tmp/app && printf 'data\\n' > /tmp/app/data && printf '#!/bin/sh\\ncat /tmp/app/data > /tmp/scratch-$$\\nrm -f /tmp/scratch-$$\\nprintf made > /tmp/left-behind\\n' > /tmp/app/run && chmod +x /tmp/app/run",
+      run: 'dit export --path /out -q -- /tmp/app/run',
+      after: 'find /out/tmp | LC_ALL=C sort',
+    });
+    expect(outcome.stderr).not.toMatch(/^\s+at /m);
+    expect(outcome.status, outcome.stderr).toBe(0);
+    expect(outcome.after).toBe('/out/tmp\n/out/tmp/app\n/out/tmp/app/data\n/out/tmp/app/run\n');
+  });
+});
