@@ -2,7 +2,15 @@
  * `dit export --image`: images that podman loads and runs, skopeo and umoci read, with the same
  * digest for the same input; refusals before any work.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
@@ -16,6 +24,8 @@ const loaded: string[] = [];
 let hello: string;
 
 beforeAll(() => {
+  // mkdtemp's 0700 would keep every user but root out of the program's folder, in the image too.
+  chmodSync(T, 0o755);
   mkdirSync(join(T, 'app'));
   hello = buildHello(join(T, 'app'));
   writeFileSync(join(T, 'app', 'data.txt'), 'data version 1\n');
@@ -199,6 +209,90 @@ describe('dit export --image', () => {
       expect(stderr.trim().split('\n')).toHaveLength(1);
       expect(status).toBe(expected);
     }
+    expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('dit export --image --user', () => {
+  it('runs as nonroot (65532) under podman, with the minimal passwd and group dit writes and a home', async () => {
+    const out = join(T, 'user');
+    mkdirSync(out);
+    // No check: nothing read /etc/passwd, so the export has none until dit writes one.
+    const { status, stderr } = await dit(
+      'export',
+      '--image',
+      `docker-archive:${out}/u.tar:dit-test-image/user:1`,
+      '--user',
+      'nonroot',
+      '--binary',
+      hello,
+      '--entrypoint',
+      JSON.stringify([hello]),
+      '-q',
+    );
+    expect(stderr).toMatch(/^dit: wrote docker-archive:/);
+    expect(status).toBe(0);
+    const name = podmanLoad(join(out, 'u.tar'));
+    const run = tool('podman', 'run', '--rm', '--network', 'none', name);
+    expect(run.stdout).toBe('hello uid=65532 gid=65532 name=nonroot\n');
+    expect(
+      tool('podman', 'run', '--rm', '--network', 'none', '--entrypoint', '/nonexistent', name).status,
+    ).not.toBe(0);
+    const layout = join(out, 'layout');
+    await dit('export', '--image', `oci:${layout}:u`, '--user', 'nonroot', '--binary', hello, '-q');
+    expect(skopeo(`oci:${layout}:u`, '--config').config.User).toBe('nonroot');
+    const bundle = join(out, 'bundle');
+    expect(tool('umoci', 'unpack', '--image', `${layout}:u`, bundle).status).toBe(0);
+    const rootfs = join(bundle, 'rootfs');
+    expect(readFileSync(join(rootfs, 'etc/passwd'), 'utf8')).toBe(
+      'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n',
+    );
+    expect(readFileSync(join(rootfs, 'etc/group'), 'utf8')).toBe(
+      'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n',
+    );
+  });
+
+  it('verifies as the user: a file only root may read fails the proof (exit 1, the file named), and no image is written', async () => {
+    const secret = join(T, 'app', 'root-only.conf');
+    writeFileSync(secret, 'only root\n', { mode: 0o600 });
+    const out = join(T, 'denied');
+    mkdirSync(out);
+    const { status, stderr } = await dit(
+      'export',
+      '--image',
+      `oci-archive:${out}/d.tar`,
+      '--user',
+      'nonroot',
+      '-q',
+      '--',
+      hello,
+      secret,
+    );
+    expect(stderr).toContain(`as uid 65532 (--user nonroot) it cannot read ${secret}`);
+    expect(stderr).toContain('no image written');
+    expect(status).toBe(1);
+    expect(readdirSync(out)).toEqual([]);
+    // The same as root verifies.
+    expect(
+      (await dit('export', '--image', `oci-archive:${out}/d.tar`, '-q', '--', hello, secret)).status,
+    ).toBe(0);
+  });
+
+  it('refuses a user the root does not define (exit 2), before any work', async () => {
+    const out = join(T, 'nouser');
+    mkdirSync(out);
+    const { status, stderr } = await dit(
+      'export',
+      '--image',
+      `oci:${out}/l`,
+      '--user',
+      'nosuchuser',
+      '-q',
+      '--',
+      hello,
+    );
+    expect(stderr).toMatch(/^dit: export: --user nosuchuser: no user nosuchuser in the root's \/etc\/passwd/);
+    expect(status).toBe(2);
     expect(readdirSync(out)).toEqual([]);
   });
 });

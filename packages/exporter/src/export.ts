@@ -11,6 +11,7 @@ import { commandEnvironment } from './environment.js';
 import { ExportError } from './errors.js';
 import { addIncludes, applyExcludes } from './globs.js';
 import { hashEntries } from './hash.js';
+import { resolveIdentity, writeIdentity } from './identity.js';
 import { materialize } from './materialize.js';
 import {
   checkOutputFile,
@@ -87,8 +88,12 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
   const { rootDir, fs, target, staged } = destination;
   const output = target.canonical;
   // The image's environment in both phases, not the build's (environment.ts).
-  const environment = commandEnvironment(fs, options.env, options.setEnv);
+  const identity = options.identity === undefined ? null : resolveIdentity(fs, options.identity.user);
+  const environment = commandEnvironment(fs, options.env, options.setEnv, identity?.uid);
   const env = environment.env;
+  // The runtime reads HOME from the export's passwd, which holds the user's line (identity.ts).
+  if (identity !== null && options.env === undefined && options.setEnv?.HOME === undefined)
+    env.HOME = identity.home;
   const searchPath = env.PATH ?? DEFAULT_PATH;
   // Inside a root the command starts in its `/`; on the host, where dit was started.
   const cwd = options.cwd ?? (rootDir === '/' ? process.cwd() : '/');
@@ -225,6 +230,14 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
     records = metadata.records.size;
     written = [...written, ...metadata.entries].sort((a, b) => a.path.localeCompare(b.path));
   }
+  if (identity !== null) {
+    const users = writeIdentity(staged.staging, written, identity);
+    warnings.push(...users.warnings);
+    const changed = new Set(users.entries.map((entry) => entry.path));
+    written = [...written.filter((entry) => !changed.has(entry.path)), ...users.entries].sort((a, b) =>
+      a.path.localeCompare(b.path),
+    );
+  }
   let entries = withOwners(database, await hashEntries(staged.staging, written));
   if (options.dedupe) entries = dedupeEntries(staged.staging, entries).entries;
 
@@ -252,6 +265,7 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
       timeoutMs: options.timeoutMs,
       expectedExitCode: traced?.exitCode ?? 0,
       usedPaths: used,
+      user: identity ?? undefined,
       onIsolation: (isolation) => options.onProgress?.({ stage: 'verify', isolation }),
       signal: options.signal,
     });

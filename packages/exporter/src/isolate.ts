@@ -52,7 +52,8 @@ fi
 runtime_mounts "$root"
 # A working directory the export lacks: make it, empty, as a runtime would.
 [ -d "$root$cwd" ] || mkdir -p "$root$cwd"
-exec unshare --root="$root" --wd="$cwd" -- "$@"
+# "$@" is unshare's --setuid (the image's user, set after the chroot), then -- and the command.
+exec unshare --root="$root" --wd="$cwd" "$@"
 `;
 
 /**
@@ -73,15 +74,37 @@ function deathSignal(): string[] {
   return setpriv === undefined ? [] : [setpriv, '--pdeathsig', 'KILL', '--'];
 }
 
+/**
+ * The gid and supplementary groups of the image's user, set by setpriv before anything else (the
+ * set-up still runs as uid 0, so its mounts work; unshare's own --setgid would drop the groups).
+ */
+function groupsOf(user: { readonly gid: number; readonly groups: readonly number[] } | undefined): string[] {
+  if (user === undefined || (user.gid === 0 && user.groups.length === 0)) return [];
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv'].find((path) => existsSync(path));
+  if (setpriv === undefined) return ['unshare', `--setgid=${user.gid}`, '--'];
+  const groups = user.groups.length === 0 ? ['--clear-groups'] : ['--groups', user.groups.join(',')];
+  return [setpriv, '--regid', String(user.gid), ...groups, '--'];
+}
+
 export async function runIsolated(
   root: string,
   command: readonly string[],
-  options: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; signal?: AbortSignal },
+  options: {
+    env: Record<string, string | undefined>;
+    cwd: string;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    /** Run as this uid, gid and supplementary groups (the image's --user) instead of root. */
+    user?: { readonly uid: number; readonly gid: number; readonly groups: readonly number[] };
+  },
 ): Promise<IsolatedRun> {
   const missing = MOUNT_POINTS.filter((name) => !existsSync(join(root, name)));
   // Without a tmpfs (the chroot fallback) the run writes into the export's own /tmp: undo that after.
   const tmpBefore = new Set(missing.includes('tmp') ? [] : readdirSync(join(root, 'tmp')));
-  const parentDeath = deathSignal();
+  const parentDeath = [...deathSignal(), ...groupsOf(options.user)];
+  // unshare sets the uid last, after the chroot: the user needs no right to the export's parents.
+  const asUser =
+    options.user === undefined || options.user.uid === 0 ? [] : ['--setuid', String(options.user.uid)];
   let nodes: string[] = [];
   try {
     const namespaced = await run(
@@ -101,6 +124,8 @@ export async function runIsolated(
         'dit-verify',
         root,
         options.cwd,
+        ...asUser,
+        '--',
         ...command,
       ],
       options,
@@ -113,7 +138,7 @@ export async function runIsolated(
     if (missing.includes('dev')) nodes = makeDeviceNodes(join(root, 'dev'));
     const devices = nodes.map((node) => node.slice(node.lastIndexOf('/') + 1));
     const chrooted = await run(
-      [...parentDeath, 'unshare', `--root=${root}`, `--wd=${options.cwd}`, '--', ...command],
+      [...parentDeath, 'unshare', `--root=${root}`, `--wd=${options.cwd}`, ...asUser, '--', ...command],
       options,
     );
     options.signal?.throwIfAborted();

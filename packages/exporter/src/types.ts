@@ -29,6 +29,12 @@ export interface ExportOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Variables set on top of the environment (`--env K=V`). */
   readonly setEnv?: Readonly<Record<string, string>>;
+  /**
+   * Who the image runs as (`--user USER[:GROUP]`, default root), resolved in the root before any
+   * work. When given, the export gets /etc/passwd and /etc/group if it lacks them or the user
+   * (identity.ts), the user's home, and the check is verified as that uid, gid and groups.
+   */
+  readonly identity?: { readonly user?: string };
   /** The command's working directory, inside the root (default: `/` with a root, else the current directory). */
   readonly cwd?: string;
   /** LD_LIBRARY_PATH for the static resolution. */

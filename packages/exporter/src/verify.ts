@@ -2,6 +2,7 @@ import { RootFs } from '@dit/paths';
 import { trace } from '@dit/trace';
 import { denyReason } from './deny.js';
 import { stderrExcerpt, unfixable } from './failure-report.js';
+import { type Identity, unreadableAs } from './identity.js';
 import { runIsolated } from './isolate.js';
 import type { Isolation, Verification } from './types.js';
 
@@ -17,6 +18,8 @@ export interface VerifyOptions {
   readonly onIsolation?: (isolation: Isolation) => void;
   /** Paths the traced run used successfully: any of them absent from the export is a suspect. */
   readonly usedPaths?: readonly string[];
+  /** Run as this user (uid, gid, groups) instead of root: the image's --user. */
+  readonly user?: Identity;
   /** Kills the runs when aborted; verifyExport then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
 }
@@ -32,6 +35,7 @@ export async function verifyExport(options: VerifyOptions): Promise<Verification
     cwd: options.cwd,
     timeoutMs: options.timeoutMs,
     signal: options.signal,
+    user: options.user,
   });
   if (run.isolation !== null) options.onIsolation?.(run.isolation);
   const base = {
@@ -56,7 +60,7 @@ export async function verifyExport(options: VerifyOptions): Promise<Verification
     ran: true,
     ok: false,
     missing,
-    note: `inside the export the command ${what} (expected ${options.expectedExitCode})${stderrTail ? `; it said:\n${stderrTail}` : ''}`,
+    note: `inside the export the command ${what} (expected ${options.expectedExitCode})${deniedNote(options)}${stderrTail ? `; it said:\n${stderrTail}` : ''}`,
   };
 }
 
@@ -113,4 +117,12 @@ function usedButAbsent(options: VerifyOptions): string[] {
     if (export_.lookup(path).error !== null) absent.push(path);
   }
   return absent;
+}
+
+/** Paths the check used that the verification's user may not read: the likely cause when only the user differs. */
+function deniedNote(options: VerifyOptions): string {
+  if (options.user === undefined) return '';
+  const denied = unreadableAs(options.output, options.usedPaths ?? [], options.user);
+  if (denied.length === 0) return '';
+  return `; as uid ${options.user.uid} (--user ${options.user.spec}) it cannot read ${denied.join(', ')}`;
 }

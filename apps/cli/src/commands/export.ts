@@ -166,6 +166,8 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       // proof pass where the runtime fails.
       env: values['keep-env'] ? process.env : undefined,
       setEnv,
+      // An image gets the users it runs as (identity.ts in @dit/exporter); --user alone asks for them too.
+      identity: image.references.length > 0 || values.user !== undefined ? { user: values.user } : undefined,
       tar: values.tar,
       report: values.report,
       dedupe: values.dedupe,
