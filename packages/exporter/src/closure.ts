@@ -102,7 +102,7 @@ export class Closure {
       if (required && added?.realPath) this.required.add(added.realPath);
     }
     for (const missing of resolution.missing) {
-      if (!required && this.loadedNames.has(missing.name)) continue;
+      if (!required && typeof missing.name === 'string' && this.loadedNames.has(missing.name)) continue;
       this.warnings.push(
         `${shown(missing.name)} (needed by ${shown(missing.neededBy)}) was not found: ${realPath} may not start`,
       );
