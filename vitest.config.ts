@@ -62,6 +62,7 @@ export const SYSTEM = [
   'packages/exporter/test/readme-example.test.ts',
   'packages/exporter/test/sbom.test.ts',
   'packages/exporter/test/secrets.test.ts',
+  'packages/exporter/test/service.test.ts',
   'packages/exporter/test/tmp-apps.test.ts',
   // Compares with the TypeScript walk inside the debootstrap root as well as on the host.
   'packages/native/test/deps-walk-native.test.ts',

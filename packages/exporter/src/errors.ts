@@ -12,6 +12,11 @@ export type ExportErrorCode =
   | 'EXPORT_PATH_ESCAPES_ROOT'
   /** The check command exited non-zero or died of a signal: an export of a failing run proves nothing. */
   | 'EXPORT_COMMAND_FAILED'
+  /**
+   * Service mode: the traced server exited before it was ready, was not ready in time, failed a
+   * probe, or did not stop on its stop signal (its whole process tree was killed).
+   */
+  | 'EXPORT_SERVICE_FAILED'
   /** The check command ran past --timeout (its whole process tree was killed). */
   | 'EXPORT_TIMEOUT'
   /** Tracing is impossible here (no strace, ptrace not permitted). */

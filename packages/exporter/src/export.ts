@@ -32,6 +32,7 @@ import { addRuntimeData } from './runtime-data.js';
 import { checkSbomOutputs, writeSboms } from './sbom-output.js';
 import { isScratch } from './scratch.js';
 import { describeWithheld, type Selected, Selection } from './selection.js';
+import { refuseFailedService, Supervision } from './service.js';
 import { type StagedOutput, stageOutput } from './staging.js';
 import { tracedBy } from './traced-by.js';
 import type { ExportOptions, ExportReport, SbomOutput } from './types.js';
@@ -132,6 +133,11 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
   }
 
   let traced: TraceReport | null = null;
+  // Service mode (service.ts): the traced server must become ready, pass its probes and stop.
+  const supervision =
+    options.service === undefined
+      ? null
+      : new Supervision(options.service, { stopTimeoutFails: true, signal: options.signal });
   /** What the traced run used that belongs to the application (its scratch left out): hints come from these. */
   const used: string[] = [];
   let program: string | null = null;
@@ -160,6 +166,7 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
       env,
       timeoutMs: options.timeoutMs,
       signal: options.signal,
+      supervision,
     });
     if (target.nonEmpty) refuseUsedInsideOutput(traced, target, hostPathOf);
     const usedBy = tracedBy(traced);
@@ -268,6 +275,7 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
       user: identity ?? undefined,
       onIsolation: (isolation) => options.onProgress?.({ stage: 'verify', isolation }),
       signal: options.signal,
+      service: options.service,
     });
   }
 
@@ -291,7 +299,12 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
     trace:
       traced === null
         ? null
-        : { exitCode: traced.exitCode, durationMs: traced.durationMs, paths: traced.paths.length },
+        : {
+            exitCode: traced.exitCode,
+            durationMs: traced.durationMs,
+            paths: traced.paths.length,
+            service: supervision?.summary(),
+          },
     verification,
   };
   writeSboms(destination.sbomFiles, { report, database, fs, toolVersion: options.toolVersion ?? 'unknown' });
@@ -397,6 +410,7 @@ async function traceCommand(
     env: Record<string, string | undefined>;
     timeoutMs?: number;
     signal?: AbortSignal;
+    supervision: Supervision | null;
   },
 ): Promise<TraceReport> {
   let report: TraceReport;
@@ -409,6 +423,7 @@ async function traceCommand(
       fs: options.fs,
       stdio: 'inherit',
       signal: options.signal,
+      service: options.supervision?.supervise,
     });
   } catch (error) {
     if (error instanceof TraceError) {
@@ -422,6 +437,11 @@ async function traceCommand(
       'EXPORT_TIMEOUT',
       `${command.join(' ')}: still running after ${options.timeoutMs} ms; it and everything it started were killed. Nothing was exported.`,
     );
+  }
+  // A server's exit status says nothing (it was stopped): its readiness and probes do.
+  if (options.supervision !== null) {
+    refuseFailedService(command, report, options.supervision.outcome());
+    return report;
   }
   if (report.exitCode !== 0) {
     const how = report.signal ? `was killed by ${report.signal}` : `exited with status ${report.exitCode}`;

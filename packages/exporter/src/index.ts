@@ -5,7 +5,14 @@
 export { ExportError, type ExportErrorCode } from './errors.js';
 export { exportImage } from './export.js';
 export { type IsolatedRun, runIsolated } from './isolate.js';
+export { describeProbe, isLoopback, type Probe } from './probes.js';
 export { nssModules } from './runtime-data.js';
+export {
+  DEFAULT_READY_TIMEOUT_MS,
+  DEFAULT_STOP_TIMEOUT_MS,
+  type ServiceOutcome,
+  type ServiceSpec,
+} from './service.js';
 export type {
   ExportedEntry,
   ExportOptions,
@@ -15,5 +22,6 @@ export type {
   ProgressEvent,
   Reason,
   SbomOutput,
+  ServiceRun,
   Verification,
 } from './types.js';

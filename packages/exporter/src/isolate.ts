@@ -1,7 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { childOutput, OVERLAY_ROOT_FUNCTION, RUNTIME_MOUNTS_FUNCTION } from '@dit/trace';
+import {
+  childOf,
+  childOutput,
+  MainProcess,
+  OVERLAY_ROOT_FUNCTION,
+  RUNTIME_MOUNTS_FUNCTION,
+  type Supervisor,
+} from '@dit/trace';
 import type { Isolation } from './types.js';
 
 export interface IsolatedRun {
@@ -96,6 +103,8 @@ export async function runIsolated(
     signal?: AbortSignal;
     /** Run as this uid, gid and supplementary groups (the image's --user) instead of root. */
     user?: { readonly uid: number; readonly gid: number; readonly groups: readonly number[] };
+    /** Service mode: supervises the running command; when it settles, the run is killed. */
+    service?: Supervisor;
   },
 ): Promise<IsolatedRun> {
   const missing = MOUNT_POINTS.filter((name) => !existsSync(join(root, name)));
@@ -129,6 +138,7 @@ export async function runIsolated(
         ...command,
       ],
       options,
+      'child',
     );
     options.signal?.throwIfAborted();
     if (!namespaced.setupFailed) return { ...namespaced.result, isolation: 'namespaces', note: null };
@@ -140,6 +150,7 @@ export async function runIsolated(
     const chrooted = await run(
       [...parentDeath, 'unshare', `--root=${root}`, `--wd=${options.cwd}`, ...asUser, '--', ...command],
       options,
+      'self',
     );
     options.signal?.throwIfAborted();
     if (!chrooted.setupFailed)
@@ -206,7 +217,14 @@ interface RawRun {
 
 function run(
   argv: string[],
-  options: { env: Record<string, string | undefined>; timeoutMs?: number; signal?: AbortSignal },
+  options: {
+    env: Record<string, string | undefined>;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    service?: Supervisor;
+  },
+  /** Where the command's main process is: the spawned launcher's child (the namespace's pid 1), or the launcher itself (exec'ed). */
+  main: 'child' | 'self',
 ): Promise<RawRun> {
   return new Promise((resolve) => {
     // What a runtime gives: pipes, never sockets (`/proc/self/fd/2` must open; see @dit/trace's pipes.ts).
@@ -242,9 +260,16 @@ function run(
           }, options.timeoutMs);
     // unshare --kill-child takes the namespace's processes with it; the caller checks the signal.
     options.signal?.addEventListener('abort', killGroup, { once: true });
+    // Service mode: supervised while it runs, then whatever is left is killed (see service.ts).
+    const mainProcess = new MainProcess(() =>
+      child.pid === undefined ? null : main === 'self' ? child.pid : childOf(child.pid),
+    );
+    const supervised = options.service === undefined ? null : options.service(mainProcess).finally(killGroup);
     const finish = async (exitCode: number | null, signal: string | null, spawnError?: Error) => {
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', killGroup);
+      mainProcess.end();
+      await supervised?.catch(() => undefined); // its outcome is the caller's to read
       // The namespace's processes are gone with its pid 1; in the chroot fallback a daemon the
       // command left may hold the pipes: stop waiting for it after a while.
       const stopReading = () => {

@@ -1,4 +1,5 @@
 import type { AccessKind } from '@dit/trace';
+import type { ServiceSpec } from './service.js';
 
 export interface ExportOptions {
   /** The output folder. It must be empty or missing, unless `force`. */
@@ -29,6 +30,12 @@ export interface ExportOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Variables set on top of the environment (`--env K=V`). */
   readonly setEnv?: Readonly<Record<string, string>>;
+  /**
+   * The command is a server (service.ts): started under the trace, waited for until ready, probed,
+   * stopped with its stop signal, and verified the same way inside the export. Its exit status
+   * does not count; readiness and the probes do.
+   */
+  readonly service?: ServiceSpec;
   /**
    * Who the image runs as (`--user USER[:GROUP]`, default root), resolved in the root before any
    * work. When given, the export gets /etc/passwd and /etc/group if it lacks them or the user
@@ -149,6 +156,16 @@ export interface Verification {
   readonly missing: readonly string[];
   /** Why it did not run (namespaces and chroot both refused), or what went wrong. */
   readonly note: string | null;
+  /** Service mode: how the server did inside the export. */
+  readonly service?: ServiceRun;
+}
+
+/** A service's run: time to ready, probes passed, how it ended. */
+export interface ServiceRun {
+  readonly readyMs: number | null;
+  readonly probesPassed: number;
+  /** Exited after the stop signal, killed after the stop timeout, or exited on its own. */
+  readonly stopped: 'signal' | 'killed' | 'exited' | null;
 }
 
 export interface ExportReport {
@@ -180,6 +197,8 @@ export interface ExportReport {
     readonly exitCode: number | null;
     readonly durationMs: number;
     readonly paths: number;
+    /** Service mode: how the server did under the trace. */
+    readonly service?: ServiceRun;
   } | null;
   readonly verification: Verification | null;
 }

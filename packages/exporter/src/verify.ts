@@ -4,7 +4,17 @@ import { denyReason } from './deny.js';
 import { stderrExcerpt, unfixable } from './failure-report.js';
 import { type Identity, unreadableAs } from './identity.js';
 import { runIsolated } from './isolate.js';
+import { type ServiceOutcome, type ServiceSpec, Supervision } from './service.js';
 import type { Isolation, Verification } from './types.js';
+
+/** A run that ended before its supervisor could look at it. */
+const FAILED_TO_START: ServiceOutcome = {
+  ok: false,
+  failure: 'never started',
+  readyMs: null,
+  probesPassed: 0,
+  stopped: null,
+};
 
 export interface VerifyOptions {
   readonly output: string;
@@ -22,6 +32,8 @@ export interface VerifyOptions {
   readonly user?: Identity;
   /** Kills the runs when aborted; verifyExport then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** Service mode: the command is a server, judged by readiness and probes, not by its exit status. */
+  readonly service?: ServiceSpec;
 }
 
 /**
@@ -30,13 +42,16 @@ export interface VerifyOptions {
  * for in vain that exists in the source is reported: each is an `--include` that would fix it.
  */
 export async function verifyExport(options: VerifyOptions): Promise<Verification> {
+  const served = supervisor(options);
   const run = await runIsolated(options.output, options.command, {
     env: options.env,
     cwd: options.cwd,
     timeoutMs: options.timeoutMs,
     signal: options.signal,
     user: options.user,
+    service: served?.supervise,
   });
+  const outcome = served === null ? null : (served.outcome() ?? FAILED_TO_START);
   if (run.isolation !== null) options.onIsolation?.(run.isolation);
   const base = {
     isolation: run.isolation,
@@ -45,22 +60,27 @@ export async function verifyExport(options: VerifyOptions): Promise<Verification
     signal: run.signal,
   };
   if (run.isolation === null) return { ...base, ran: false, ok: false, missing: [], note: run.note };
-  if (run.exitCode === options.expectedExitCode && !run.timedOut) {
-    return { ...base, ran: true, ok: true, missing: [], note: run.note };
+  const passed = outcome === null ? run.exitCode === options.expectedExitCode : outcome.ok;
+  if (passed && !run.timedOut) {
+    return { ...base, service: served?.summary(), ran: true, ok: true, missing: [], note: run.note };
   }
   const missing = [...new Set([...usedButAbsent(options), ...(await findMissing(options))])].sort();
   const stderrTail = stderrExcerpt(run.stderr.toString('utf8'));
   const what = run.timedOut
     ? 'timed out'
-    : run.signal
-      ? `died of ${run.signal}`
-      : `exited with ${run.exitCode}`;
+    : outcome !== null
+      ? `was started as a service and ${outcome.failure}`
+      : run.signal
+        ? `died of ${run.signal}`
+        : `exited with ${run.exitCode}`;
+  const expected = outcome === null ? ` (expected ${options.expectedExitCode})` : '';
   return {
     ...base,
+    service: served?.summary(),
     ran: true,
     ok: false,
     missing,
-    note: `inside the export the command ${what} (expected ${options.expectedExitCode})${deniedNote(options)}${stderrTail ? `; it said:\n${stderrTail}` : ''}`,
+    note: `inside the export the command ${what}${expected}${deniedNote(options)}${stderrTail ? `; it said:\n${stderrTail}` : ''}`,
   };
 }
 
@@ -77,6 +97,8 @@ async function findMissing(options: VerifyOptions): Promise<string[]> {
       // The diagnosis is part of the verification: it must not change the export either.
       discardWrites: true,
       signal: options.signal,
+      // A server is started, probed and stopped the same way, so that the diagnosis ends.
+      service: supervisor(options)?.supervise,
     });
   } catch {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -125,4 +147,11 @@ function deniedNote(options: VerifyOptions): string {
   const denied = unreadableAs(options.output, options.usedPaths ?? [], options.user);
   if (denied.length === 0) return '';
   return `; as uid ${options.user.uid} (--user ${options.user.spec}) it cannot read ${denied.join(', ')}`;
+}
+
+/** Inside the export the server is pid 1 of its namespace and may ignore the stop signal, as in any container. */
+function supervisor(options: VerifyOptions): Supervision | null {
+  return options.service === undefined
+    ? null
+    : new Supervision(options.service, { stopTimeoutFails: false, signal: options.signal });
 }

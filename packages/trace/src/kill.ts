@@ -14,13 +14,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 
-interface ProcStatus {
+export interface ProcStatus {
   readonly ppid: number;
   readonly tracer: number;
   readonly zombie: boolean;
 }
 
-function readStatus(pid: number): ProcStatus | null {
+export function readStatus(pid: number): ProcStatus | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/status`, 'latin1');
@@ -36,7 +36,7 @@ function readStatus(pid: number): ProcStatus | null {
 }
 
 /** Start time in clock ticks since boot: with the pid, it names one process even after pid reuse. */
-function startTime(pid: number): string | null {
+export function startTime(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     // The command name may contain spaces and parentheses; the fields resume after the last `)`.
@@ -113,7 +113,7 @@ async function killTracees(tracer: number, killed: KillList): Promise<void> {
 }
 
 /** The live child of `parent` (the launcher forks exactly one), or null. */
-function childOf(parent: number): number | null {
+export function childOf(parent: number): number | null {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const status = readStatus(Number(name));

@@ -4,7 +4,7 @@ import { posix } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RootFs } from '@dit/paths';
 import { TraceError } from './errors.js';
-import { type KillList, killTracedTree, sweep } from './kill.js';
+import { childOf, type KillList, killTracedTree, sweep } from './kill.js';
 import { tracerLaunch } from './launch.js';
 import { DEFAULT_PATH, findCommand, isHostExecutable, rootExecutable } from './locate.js';
 import { TraceLog } from './log-file.js';
@@ -12,6 +12,7 @@ import { OVERLAY_ROOT_FUNCTION } from './overlay.js';
 import { type ParsedTrace, StraceLogParser } from './parse.js';
 import { childOutput } from './pipes.js';
 import { RUNTIME_MOUNTS_FUNCTION } from './runtime-mounts.js';
+import { MainProcess } from './service.js';
 import { summarizePaths } from './summary.js';
 import type { PathSummary, TraceOptions, TraceReport } from './types.js';
 
@@ -131,12 +132,12 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
       '--',
       ...plan.argv,
     ];
-    // Its own process group, so strace and everything left in the group can be killed together,
-    // except when it must read the terminal: a background group reading it would be stopped.
     // Real pipes or inherited descriptors, never sockets: see pipes.ts.
     const outputs = [childOutput(1, pipe), childOutput(2, pipe)] as const;
     let child: ReturnType<typeof spawn>;
     try {
+      // Its own process group, so strace and everything left in the group can be killed together,
+      // except when it must read the terminal: a background group reading it would be stopped.
       child = spawn(argv[0]!, argv.slice(1), {
         cwd: plan.spawnCwd,
         env,
@@ -178,6 +179,25 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
+    // Service mode: a supervisor queries the running command and stops it; what is left of the
+    // tree once it is done is killed, as a runtime removes a stopped container's processes. The
+    // main process is strace's child (see launch.ts for where strace is).
+    const main = new MainProcess(() => {
+      if (child.pid === undefined) return null;
+      const tracer = launch.tracerIsChild ? childOf(child.pid) : child.pid;
+      return tracer === null ? null : childOf(tracer);
+    });
+    let supervisorFailure: { error: unknown } | null = null;
+    const supervised =
+      options.service === undefined
+        ? null
+        : options
+            .service(main)
+            .catch((error: unknown) => {
+              supervisorFailure = { error };
+            })
+            .finally(killTree);
+
     let durationMs = 0;
     let straceExit: { code: number | null; signal: NodeJS.Signals | null };
     try {
@@ -185,6 +205,7 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
         child.once('error', reject);
         child.once('exit', () => {
           exited = true;
+          main.end();
           durationMs = performance.now() - started;
           // Every tracee is gone now, so the pipes close, unless the command passed them to a
           // process outside the trace (a running daemon): then stop waiting for that one.
@@ -217,8 +238,11 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
       if (timer !== null) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
     }
+    main.end();
+    await supervised;
     if (killing !== null) sweep(await killing);
     if (aborted) throw options.signal?.reason ?? new Error('aborted');
+    if (supervisorFailure !== null) throw (supervisorFailure as { error: unknown }).error;
 
     const parsed = await parseLog(log.read(), plan);
     const capturedOut = outputs[0].pipe?.bytes() ?? Buffer.concat(stdout);

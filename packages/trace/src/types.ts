@@ -1,4 +1,5 @@
 import type { RootFs, SymlinkHop } from '@dit/paths';
+import type { Supervisor } from './service.js';
 
 export interface TraceOptions {
   /** Working directory of the command: a host path, or a path inside `root` when `root` is set. Default: this process's cwd, or `/` with a root. */
@@ -9,6 +10,11 @@ export interface TraceOptions {
   timeoutMs?: number;
   /** Kills the whole process tree when aborted; `trace()` then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Service mode: called once the command is started, with a handle on its main process; when the
+   * promise settles, everything left of the traced tree is killed. A rejection becomes `trace()`'s.
+   */
+  service?: Supervisor;
   /**
    * chroot into this directory (a host path) before running the command. Needs root
    * (CAP_SYS_CHROOT). Paths in the report are then paths inside the root, and nothing the host-side

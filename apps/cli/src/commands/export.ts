@@ -12,15 +12,16 @@ import {
 import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
 import { IMAGE_HELP, IMAGE_OPTIONS, parseImageOptions } from '../image-options.js';
 import { EXIT, type Io, UsageError } from '../io.js';
+import { parseServiceOptions, SERVICE_HELP, SERVICE_OPTIONS } from '../service-options.js';
 import { exportWithImages, isImageError } from './export-image.js';
 
 export const exportHelp = `Usage: dit export (--path DIR | --image REF...) [options] [-- CMD [ARGS...]]
 
 Copy exactly what CMD needs into DIR, so that \`FROM scratch\` + \`COPY --from=build DIR /\` runs it:
 the libraries and loader of every program (as the loader would find them), every file the traced
-CMD used, runtime data it depends on (NSS modules, CA certificates, zone files, gconv), and what you
-include. Then run CMD again inside DIR, isolated like a container, and fail with the missing paths
-if it breaks. Without CMD, nothing is traced: DIR gets the closure of --binary and --include.
+CMD used, runtime data it depends on (NSS modules, CA certificates, gconv, the whole zone database
+once a zone is read by name), and what you include. Then run CMD again inside DIR, isolated like a
+container, and fail with the missing paths if it breaks. Without CMD, nothing is traced: DIR gets the closure of --binary and --include.
 
 Options:
   --path DIR             the output folder: empty or missing (--force replaces it once the new export is complete)
@@ -50,6 +51,7 @@ Options:
   -h, --help             show this help
 
 ${IMAGE_HELP}
+${SERVICE_HELP}
 dit never deletes what was at --path unless the new export is complete: it is built beside DIR (or
 inside it, when DIR is a mount point) and renamed into place. --path may not be empty, /, a system
 folder or your home folder with something in it, the --root, or hold what the export is made from;
@@ -58,7 +60,9 @@ folder or your home folder with something in it, the --root, or hold what the ex
 Exit status:
   0    exported (and verified)
   1    exported, but CMD does not run inside the export (the missing paths are listed); no --image written
-  2    bad input; nothing was exported and --path is as it was
+  2    bad input; nothing was exported and --path is as it was. Also a server that exits before it
+       is ready, is not ready within --ready-timeout, fails a probe or outlives --stop-timeout (it and
+       everything it started are killed)
   3    the export could not be written (no space, read-only, permission denied, ...); nothing was
        exported and --path is as it was
   70   an internal error of dit (a bug: please report it; DEBUG=dit shows the stack)
@@ -92,6 +96,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       env: { type: 'string', multiple: true },
       'keep-env': { type: 'boolean' },
       ...IMAGE_OPTIONS,
+      ...SERVICE_OPTIONS,
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -125,6 +130,10 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
 
   const sbom = (values.sbom ?? []).map(parseSbomOption);
   const setEnv = parseEnvOptions(values.env ?? []);
+  const service = parseServiceOptions(values, own);
+  if (service !== undefined && command.length === 0) {
+    throw new UsageError('export: a server needs its command after -- (the probes ask it)');
+  }
 
   const progress = (event: ProgressEvent) => {
     if (values.quiet) return;
@@ -166,6 +175,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       // proof pass where the runtime fails.
       env: values['keep-env'] ? process.env : undefined,
       setEnv,
+      service,
       // An image gets the users it runs as (identity.ts in @dit/exporter); --user alone asks for them too.
       identity: image.references.length > 0 || values.user !== undefined ? { user: values.user } : undefined,
       tar: values.tar,
@@ -215,7 +225,11 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   if (verification.ok) {
-    io.stdout(`${summary}; verified: the command runs inside it (${verification.isolation})\n`);
+    const proven =
+      service === undefined
+        ? 'the command runs inside it'
+        : 'the server runs inside it and answers its probes';
+    io.stdout(`${summary}; verified: ${proven} (${verification.isolation})\n`);
     return EXIT.ok;
   }
   io.stdout(`${summary}; NOT verified\n`);
