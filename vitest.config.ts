@@ -49,6 +49,7 @@ export const SYSTEM = [
   // runs dit.tar in throwaway roots.
   'apps/cli/test/explain.test.ts',
   'apps/cli/test/export-env.test.ts',
+  'apps/cli/test/export-service.test.ts',
   'apps/cli/test/export.test.ts',
   'apps/cli/test/hostile.test.ts',
   // Images written by dit export --image, read back by podman, skopeo and umoci.

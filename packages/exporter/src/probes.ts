@@ -19,8 +19,15 @@ export type Probe =
   /** A TCP connection that is accepted. */
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
-/** What one attempt found: null when it passed, else why not (one short clause). */
-export type ProbeResult = string | null;
+/**
+ * What one attempt found: null when it passed, else why not (one short clause). `answered`: the
+ * service did answer, only not as asked (an HTTP status other than the one expected): it is up,
+ * so waiting longer for it to be ready would not help. A 503 counts as not answered: servers say
+ * that while they warm up.
+ */
+export type ProbeResult = null | { readonly why: string; readonly answered: boolean };
+
+const failed = (why: string, answered = false): ProbeResult => ({ why, answered });
 
 /** The probe as the user wrote it, for messages. */
 export function describeProbe(probe: Probe): string {
@@ -69,7 +76,7 @@ function commandProbe(command: string, timeoutMs: number): Promise<ProbeResult> 
     }, timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
-      resolve(`could not run sh: ${error.message}`);
+      resolve(failed(`could not run sh: ${error.message}`));
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
@@ -81,7 +88,7 @@ function commandProbe(command: string, timeoutMs: number): Promise<ProbeResult> 
           : signal
             ? `died of ${signal}`
             : `exited with ${code}`;
-      resolve(`${how}${said ? ` (${said})` : ''}`);
+      resolve(failed(`${how}${said ? ` (${said})` : ''}`));
     });
   });
 }
@@ -93,12 +100,12 @@ function httpProbe(url: string, expected: number | undefined, timeoutMs: number)
       response.once('end', () => {
         const status = response.statusCode ?? 0;
         const ok = expected === undefined ? status < 400 : status === expected;
-        resolve(ok ? null : `HTTP ${status} (expected ${expected ?? 'below 400'})`);
+        resolve(ok ? null : failed(`HTTP ${status} (expected ${expected ?? 'below 400'})`, status !== 503));
       });
-      response.once('error', (error) => resolve(error.message));
+      response.once('error', (error) => resolve(failed(error.message)));
     });
     req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-    req.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    req.once('error', (error: NodeJS.ErrnoException) => resolve(failed(error.code ?? error.message)));
     req.end();
   });
 }
@@ -113,9 +120,9 @@ function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeR
     });
     socket.once('timeout', () => {
       socket.destroy();
-      resolve(`no answer within ${timeoutMs / 1000} s`);
+      resolve(failed(`no answer within ${timeoutMs / 1000} s`));
     });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(failed(error.code ?? error.message)));
     socket.connect(port, host);
   });
 }

@@ -9,7 +9,7 @@
  */
 import type { ServiceHandle, TraceReport } from '@dit/trace';
 import { ExportError } from './errors.js';
-import { describeProbe, type Probe, runProbe } from './probes.js';
+import { describeProbe, type Probe, type ProbeResult, runProbe } from './probes.js';
 import type { ServiceRun } from './types.js';
 
 export interface ServiceSpec {
@@ -68,21 +68,29 @@ export async function superviseService(
     stopped: service.mainExited() ? 'exited' : null,
   });
 
-  // Ready: the readiness probe passes while the service still runs.
-  let lastAnswer: string | null = null;
+  // Ready: the readiness probe passes while the service still runs. A wrong answer is an answer:
+  // the service is up, and when the readiness probe is also the first probe, it has failed.
+  let lastAnswer: ProbeResult = null;
   for (;;) {
     if (options.signal?.aborted) return fail('stopped', null, 0);
     if (service.mainExited()) return fail('exited before it was ready', null, 0);
     const left = readyTimeoutMs - (performance.now() - started);
     if (left <= 0) {
       return fail(
-        `not ready after ${readyTimeoutMs / 1000} s (--ready-timeout; ${describeProbe(ready)}: ${lastAnswer ?? 'no answer'})`,
+        `not ready after ${readyTimeoutMs / 1000} s (--ready-timeout; ${describeProbe(ready)}: ${lastAnswer?.why ?? 'no answer'})`,
         null,
         0,
       );
     }
     lastAnswer = await runProbe(ready, Math.max(1, Math.min(left, 5000)));
     if (lastAnswer === null) break;
+    if (lastAnswer.answered && spec.ready === undefined) {
+      return fail(
+        `${describeProbe(ready)} failed: ${lastAnswer.why}`,
+        Math.round(performance.now() - started),
+        0,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
   const readyMs = Math.round(performance.now() - started);
@@ -94,7 +102,7 @@ export async function superviseService(
     if (service.mainExited())
       return fail(`exited while being probed (after ${passed} probes)`, readyMs, passed);
     const answer = await runProbe(probe, readyTimeoutMs);
-    if (answer !== null) return fail(`${describeProbe(probe)} failed: ${answer}`, readyMs, passed);
+    if (answer !== null) return fail(`${describeProbe(probe)} failed: ${answer.why}`, readyMs, passed);
     passed++;
   }
   if (service.mainExited()) return fail('exited while being probed', readyMs, passed);
