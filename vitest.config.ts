@@ -22,6 +22,7 @@ export const PURE = [
   'packages/exporter/src/secrets.test.ts',
   'packages/exporter/test/root-glob.test.ts',
   'packages/image/test/layer.test.ts',
+  'packages/image/test/unpack.test.ts',
   'packages/native/src/hash.test.ts',
   'packages/native/src/loader.test.ts',
   'packages/native/src/walk.test.ts',
@@ -52,8 +53,9 @@ export const SYSTEM = [
   'apps/cli/test/export-service.test.ts',
   'apps/cli/test/export.test.ts',
   'apps/cli/test/hostile.test.ts',
-  // Images written by dit export --image, read back by podman, skopeo and umoci.
+  // Images written by dit export --image and dit minify, read back by podman, skopeo and umoci.
   'apps/cli/test/image.test.ts',
+  'apps/cli/test/minify.test.ts',
   'packages/exporter/test/confinement.test.ts',
   'packages/exporter/test/export.test.ts',
   'packages/exporter/test/faithful-proof.test.ts',

@@ -10,7 +10,7 @@
 //
 //   main.cjs                 argument dispatch (src/main.ts)
 //   io.cjs                   output and UsageError, shared: main.cjs tests errors with instanceof
-//   deps.cjs hash.cjs export.cjs explain.cjs   one per command (src/commands/*.ts) with every library it uses
+//   deps.cjs hash.cjs export.cjs explain.cjs minify.cjs   one per command (src/commands/*.ts) with every library it uses
 //
 // The bundles are built from the packages' TypeScript sources (the `source` export condition).
 // import.meta.url, which CommonJS lacks, is each bundle's own file URL; @dit/native's loader finds
@@ -37,6 +37,7 @@ const SEPARATE = new Map([
   ['hash.js', 'hash.cjs'],
   ['export.js', 'export.cjs'],
   ['explain.js', 'explain.cjs'],
+  ['minify.js', 'minify.cjs'],
 ]);
 
 /** Imports of those modules from the CLI's sources stay imports, of the sibling bundle. */
@@ -62,6 +63,7 @@ await build({
     hash: join(SRC, 'commands', 'hash.ts'),
     export: join(SRC, 'commands', 'export.ts'),
     explain: join(SRC, 'commands', 'explain.ts'),
+    minify: join(SRC, 'commands', 'minify.ts'),
   },
   outdir: OUT,
   outExtension: { '.js': '.cjs' },

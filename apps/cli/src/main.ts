@@ -7,7 +7,8 @@ Usage: dit COMMAND [options]
 
 Commands:
   deps FILE...     the shared libraries each FILE loads, as its loader would decide
-  export           copy exactly what a program needs into a folder, and prove it runs there
+  export           copy exactly what a program needs into a folder or an image, and prove it runs there
+  minify SRC DEST  make an existing image (oci:, oci-archive:, docker-archive:) small, verified, no daemon
   explain PATH...  why each path is in an export, and what each package weighs (from its --report)
   hash PATH...     SHA-256 of files and folders, printed as sha256sum does
   help [COMMAND]   this help, or a command's
@@ -33,6 +34,10 @@ const commands: Record<string, () => Promise<Command>> = {
   export: async () => {
     const { exportCommand, exportHelp } = await import('./commands/export.js');
     return { run: exportCommand, help: exportHelp };
+  },
+  minify: async () => {
+    const { minifyCommand, minifyHelp } = await import('./commands/minify.js');
+    return { run: minifyCommand, help: minifyHelp };
   },
   explain: async () => {
     const { explain, explainHelp } = await import('./commands/explain.js');

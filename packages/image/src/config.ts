@@ -80,6 +80,7 @@ export function compactRun(run: RunConfig): RunConfig {
   for (const key of order) {
     const value = run[key];
     if (value === undefined || value === '' || value === null) continue;
+    if (Array.isArray(value) && value.length === 0) continue;
     if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) continue;
     out[key] =
       typeof value === 'object' && !Array.isArray(value)

@@ -13,6 +13,8 @@ export interface ImageSettings {
   readonly cmd?: readonly string[];
   /** `K=V` after PATH (a PATH here replaces the check's). */
   readonly env?: readonly string[];
+  /** The Env to start from instead of the check's PATH (dit minify: the source image's Env). */
+  readonly baseEnv?: readonly string[];
   /** The image's WorkingDir, and where the check runs (default `/`: where the image will run it). */
   readonly workdir?: string;
   readonly user?: string;
@@ -86,7 +88,7 @@ export function runConfig(
   command: readonly string[],
   path: string | undefined,
 ): RunConfig {
-  const env = [...(path === undefined ? [] : [`PATH=${path}`])];
+  const env = [...(settings.baseEnv ?? (path === undefined ? [] : [`PATH=${path}`]))];
   for (const entry of settings.env ?? []) {
     const name = entry.slice(0, entry.indexOf('='));
     const same = env.findIndex((existing) => existing.startsWith(`${name}=`));

@@ -28,6 +28,9 @@ export {
   writeLayer,
   zstdAvailable,
 } from './layer.js';
+export { type MinifyOptions, minifyImage } from './minify.js';
+export { readImage, type SourceImage } from './read.js';
 export { formatImageReference, type ImageReference, parseImageReference } from './reference.js';
 export { checkImageTargets } from './targets.js';
+export { unpackLayers } from './unpack.js';
 export { type WriteImageOptions, type WrittenImage, writeImage } from './write.js';

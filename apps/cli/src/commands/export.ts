@@ -281,7 +281,7 @@ function parseSbomOption(value: string): SbomOutput {
 }
 
 /** dit's version for SBOMs: written into the bundles at build time, else read from the CLI's package.json. */
-function ditVersion(): string {
+export function ditVersion(): string {
   if (process.env.DIT_BUNDLED_VERSION) return process.env.DIT_BUNDLED_VERSION;
   try {
     const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
