@@ -209,6 +209,27 @@ describe('a server that fails: one error, nothing exported, nothing left running
     expect(processesWith(server)).toEqual([]);
   });
 
+  it('stopped from outside (Ctrl-C) while waiting for readiness: rejects with the reason, kills the server', async () => {
+    const port = await freePort();
+    const marker = 'dit-aborted-service-marker';
+    const controller = new AbortController();
+    const reason = new Error('stopped by the test');
+    setTimeout(() => controller.abort(reason), 1500);
+    const error = await exportImage({
+      path: join(T, 'aborted'),
+      command: ['python3', '-c', 'import time; time.sleep(600)', marker],
+      env: ENV,
+      cwd: '/',
+      signal: controller.signal,
+      service: { probes: [], ready: { kind: 'tcp', host: '127.0.0.1', port }, readyTimeoutMs: 60_000 },
+    }).then(
+      () => null,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBe(reason);
+    expect(processesWith(marker)).toEqual([]);
+  });
+
   it('fails a probe', async () => {
     const port = await freePort();
     const server = script('failing-probe');
