@@ -40,6 +40,23 @@ describe('dit export --env / --keep-env', () => {
     expect(result.status).toBe(0);
   });
 
+  it('--user runs the check as that user in the trace as well as in the verification', async () => {
+    const result = await dit(
+      'export',
+      '--path',
+      join(T, 'as-nobody'),
+      '--user',
+      'nobody',
+      '-q',
+      '--',
+      '/bin/sh',
+      '-c',
+      'test "$(id -u):$(id -g)" = 65534:65534',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
   it('refuses an --env that is not NAME=VALUE with exit 2', async () => {
     const result = await dit('export', '--path', join(T, 'bad'), '--env', 'NOEQUALS', '--', '/bin/true');
     expect(result.status).toBe(2);

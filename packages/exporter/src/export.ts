@@ -167,6 +167,8 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
       timeoutMs: options.timeoutMs,
       signal: options.signal,
       supervision,
+      // The image's user runs it under the trace too (a server such as PostgreSQL refuses root).
+      user: identity?.passwdLine?.split(':')[0],
     });
     if (target.nonEmpty) refuseUsedInsideOutput(traced, target, hostPathOf);
     const usedBy = tracedBy(traced);
@@ -411,6 +413,7 @@ async function traceCommand(
     timeoutMs?: number;
     signal?: AbortSignal;
     supervision: Supervision | null;
+    user?: string;
   },
 ): Promise<TraceReport> {
   let report: TraceReport;
@@ -421,6 +424,7 @@ async function traceCommand(
       timeoutMs: options.timeoutMs,
       root: options.rootDir === '/' ? undefined : options.rootDir,
       fs: options.fs,
+      user: options.user,
       stdio: 'inherit',
       signal: options.signal,
       service: options.supervision?.supervise,

@@ -128,6 +128,9 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
       ...launch.prefix,
       strace,
       ...launch.straceOptions,
+      // strace drops to the user for the command only (its uid, gid and groups, from the host's
+      // passwd): the tracer stays root. Not with a root: its launcher must chroot first.
+      ...(options.user !== undefined && options.root === undefined ? ['-u', options.user] : []),
       ...straceArguments(log.path),
       '--',
       ...plan.argv,

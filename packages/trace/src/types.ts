@@ -11,6 +11,11 @@ export interface TraceOptions {
   /** Kills the whole process tree when aborted; `trace()` then rejects with the signal's reason. */
   signal?: AbortSignal;
   /**
+   * Run the command as this user (a name of the host's /etc/passwd: its uid, gid and groups;
+   * strace's `-u`), as an image's USER runs it. Ignored with `root`. Default: as this process.
+   */
+  user?: string;
+  /**
    * Service mode: called once the command is started, with a handle on its main process; when the
    * promise settles, everything left of the traced tree is killed. A rejection becomes `trace()`'s.
    */
