@@ -67,8 +67,6 @@ export const SYSTEM = [
   'packages/exporter/test/secrets.test.ts',
   'packages/exporter/test/service.test.ts',
   'packages/exporter/test/tmp-apps.test.ts',
-  // Compares with the TypeScript walk inside the debootstrap root as well as on the host.
-  'packages/native/test/deps-walk-native.test.ts',
   'packages/provenance/test/owners.test.ts',
   // The loader as oracle, but through a private mount namespace (a cache bound on /etc/ld.so.cache)
   // or chrooted into fixture roots.

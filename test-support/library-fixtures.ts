@@ -58,9 +58,9 @@ export function libraryFixtures(dir: string) {
 
 /**
  * One layout per glibc search rule, for the test files that judge dit's answers on them: the
- * resolver's against ld.so itself (packages/resolver/test/loader-fixtures.test.ts), the native walk's
- * against the resolver (packages/native/test/deps-walk-native.test.ts). Each builder lays its files out
- * under its own folder of `dir` and returns the program to resolve (and what else a test needs);
+ * resolver's against ld.so itself (packages/resolver/test/loader-fixtures.test.ts). Each builder lays
+ * its files out under its own folder of `dir` and returns the program to resolve (and what else a
+ * test needs);
  * `linkStubs()` first builds the link-time stand-ins they are linked against.
  */
 export function glibcLayouts(dir: string) {

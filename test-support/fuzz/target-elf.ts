@@ -2,15 +2,13 @@
  * The ELF reader and the resolvers under mutation. Each case is a mutant of a seed program or
  * library, written where `$ORIGIN/lib` still reaches the seed libraries, then:
  * - @dit/resolver (TypeScript) must return a resolution or throw its typed `ResolveError`;
- * - the native walk (@dit/native, Rust) must answer every file of the batch, never throw;
- * - `dit deps --json` in-process must exit 0, 1 or 2 and print exactly the same with the native walk
- *   and with `DIT_NATIVE=0`, every stderr line a `dit: ` line (no stack trace);
+ * - `dit deps --json` in-process must exit 0, 1 or 2 and print exactly the same with and without
+ *   `DIT_NATIVE=0` (the addon has no part in it), every stderr line a `dit: ` line (no stack trace);
  * - optionally (the long run), glibc's ld.so is the judge wherever it can trace the mutant.
  */
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../apps/cli/src/main.js';
-import { depsWalkNative } from '../../packages/native/src/deps-walk-native.js';
 import { createResolver, hostCpuProfile, ResolveError } from '../../packages/resolver/src/index.js';
 import { judgeWithLoader } from './loader-judge.js';
 import { mutateElf } from './mutate-elf.js';
@@ -96,26 +94,11 @@ export function elfTarget(dir: string, options: ElfTargetOptions = {}): FuzzTarg
         }),
       );
 
-      // 2. The native walk on the whole batch.
-      try {
-        const native = depsWalkNative(files, { root: '/', cwd: '/', libraryPath: null, useCache: true, cpu });
-        if (native !== undefined) {
-          if (native.length !== files.length) {
-            report(caseSeeds[0]!, `the native walk answered ${native.length} of ${files.length} files`);
-          }
-          for (const answer of native) {
-            counters.add('unsupported' in answer ? 'native-left-to-typescript' : 'native-answered');
-          }
-        }
-      } catch (error) {
-        findings.push(...pinNativeThrow(caseSeeds, files, cpu, error));
-      }
-
-      // 3. The CLI, both ways.
+      // 2. The CLI, both ways.
       if (cliEvery > 0 && batches % cliEvery === 0)
         findings.push(...(await compareCli(caseSeeds, files, counters)));
 
-      // 4. The loader, where it can judge.
+      // 3. The loader, where it can judge.
       let judged = 0;
       for (let slot = 0; slot < files.length && judged < loaderPerBatch; slot++) {
         const ours = typescript[slot];
@@ -146,35 +129,6 @@ interface ElfCase {
   readonly program: Uint8Array | null;
   /** Which library (`lib/libfz1.so`...) the mutant replaces. */
   readonly library: string | null;
-}
-
-/** A native walk that threw for a batch: which files make it throw alone. */
-function pinNativeThrow(
-  seeds: readonly number[],
-  files: readonly string[],
-  cpu: ReturnType<typeof hostCpuProfile>,
-  batchError: unknown,
-): Finding[] {
-  const findings: Finding[] = [];
-  files.forEach((file, slot) => {
-    try {
-      depsWalkNative([file], { root: '/', cwd: '/', libraryPath: null, useCache: true, cpu });
-    } catch (error) {
-      findings.push({
-        target: 'elf',
-        seed: seeds[slot]!,
-        problem: `the native walk threw ${describeError(error)}`,
-      });
-    }
-  });
-  if (findings.length === 0) {
-    findings.push({
-      target: 'elf',
-      seed: seeds[0]!,
-      problem: `the native walk threw for the batch but for no file alone: ${describeError(batchError)}`,
-    });
-  }
-  return findings;
 }
 
 interface CliRun {
@@ -232,7 +186,7 @@ async function compareCli(
     (native.status !== typescript.status ||
     native.stdout !== typescript.stdout ||
     native.stderr !== typescript.stderr
-      ? 'the native walk and DIT_NATIVE=0 print differently'
+      ? 'dit deps --json prints differently with DIT_NATIVE=0'
       : null);
   if (batchProblem === null) return [];
   // Pin the batch's problem on its files, one run each way per file.

@@ -2,8 +2,8 @@
  * `dit deps` on the programs the loaders disagreed with dit about (issue 9): PT_DYNAMIC read where
  * the loaders read it, DT_NEEDED "", a DT_NEEDED name that is not UTF-8, a 64-bit offset a double
  * would round. Each is a real gcc or musl-gcc program with one small binary edit; the real loader is
- * the judge (the program started by the kernel, traced and run), and the native walk and the
- * TypeScript resolver (DIT_NATIVE=0) must print exactly the same.
+ * the judge (the program started by the kernel, traced and run), and dit must print exactly the
+ * same with and without DIT_NATIVE=0 (which no longer changes how deps resolves).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
@@ -55,7 +55,7 @@ interface JsonLibrary {
   pathBase64?: string;
 }
 
-/** `dit deps --json FILE` through the native walk and through TypeScript: both must print the same. */
+/** `dit deps --json FILE` with and without DIT_NATIVE=0: both must print the same. */
 async function depsJson(file: string) {
   const native = await dit('', 'deps', '--json', file);
   const typescript = await dit('0', 'deps', '--json', file);

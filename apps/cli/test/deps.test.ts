@@ -221,8 +221,8 @@ describe('the installed command', () => {
   });
 });
 
-describe('native and TypeScript walks', () => {
-  it('dit deps --json prints the same with the native walk and with DIT_NATIVE=0', async () => {
+describe('DIT_NATIVE and dit deps', () => {
+  it('dit deps --json prints the same with the addon loaded and with DIT_NATIVE=0', async () => {
     expect(nativeStatus().native, 'the addon is built (pnpm build)').toBe(true);
     const files = [
       ...listElfCorpus(['/usr/bin']).slice(0, 300),

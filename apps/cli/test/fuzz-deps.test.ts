@@ -1,9 +1,9 @@
 /**
- * The ELF reader, both resolvers and `dit deps --json` under a seeded mutation fuzzer
+ * The ELF reader, the resolver and `dit deps --json` under a seeded mutation fuzzer
  * (test-support/fuzz/): programs and libraries from gcc and musl-gcc, and synthetic foreign layouts,
  * mutated where loaders look (e_phoff, e_phnum, p_offset, p_filesz, d_tag, d_val, the strings). The
- * TypeScript resolver returns data or its typed ResolveError; the native walk never throws; the CLI
- * exits 0, 1 or 2 and prints the same with the native walk and with DIT_NATIVE=0, no stack trace.
+ * resolver returns data or its typed ResolveError; the CLI exits 0, 1 or 2 and prints the same with
+ * and without DIT_NATIVE=0 (the addon has no part in it), no stack trace.
  * ld.so does not judge here (a process per case); `pnpm fuzz` asks it. A failure names each case's
  * seed; `pnpm fuzz --target elf --replay SEED` runs it again.
  */
@@ -17,7 +17,7 @@ describe('dit deps on mutated ELF files', () => {
   const target = makeTarget('elf', { cliEvery: 1, loaderPerBatch: 0 });
   afterAll(() => target.close());
 
-  it('gives data or a typed error, statuses 0/1/2, the same native and in TypeScript, over 1,000 mutants', async () => {
+  it('gives data or a typed error, statuses 0/1/2, the same whatever DIT_NATIVE says, over 1,000 mutants', async () => {
     const summary = await runCampaign([target], {
       seed: FIXED_SEED,
       cases: { elf: 1000 },
@@ -27,7 +27,6 @@ describe('dit deps on mutated ELF files', () => {
     // The mutants must reach the resolvers' insides: many still resolve, many are bad input.
     expect(target.counters.get('resolved')).toBeGreaterThan(100);
     expect(target.counters.get('bad-input (typed ResolveError)')).toBeGreaterThan(100);
-    expect(target.counters.get('native-answered')).toBeGreaterThan(100);
     expect(describeFindings(summary.findings)).toBe('');
   });
 });

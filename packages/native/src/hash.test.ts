@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { FilePath } from '@dit/paths';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
-import { sha256sum, withoutRoot } from '../test/helpers.js';
+import { nativeSkipReason, sha256sum, withoutRoot } from '../test/helpers.js';
 import { hashFilesNative, hashFilesTs, READ_CHUNK_BYTES } from './hash.js';
 import { loadAddon } from './loader.js';
 import type { HashResult } from './types.js';
@@ -78,7 +78,7 @@ const implementations = [
   {
     name: 'native',
     hashFiles: hashFilesNative,
-    skip: addon.binding === null ? addon.reason : undefined,
+    skip: nativeSkipReason(addon),
   },
   { name: 'typescript', hashFiles: hashFilesTs, skip: undefined },
 ];
@@ -196,7 +196,7 @@ for (const { name, hashFiles, skip } of implementations) {
   });
 }
 
-describe.skipIf(addon.binding === null)('native and TypeScript agree', () => {
+describe.skipIf(nativeSkipReason(addon) !== undefined)('native and TypeScript agree', () => {
   it('on every fixture and every kind of failure, object for object', async () => {
     const paths = [...files, T, join(T, 'missing'), join(T, 'empty', 'x'), 'a\0b'];
     const [native, ts] = await Promise.all([hashFilesNative(paths), hashFilesTs(paths)]);

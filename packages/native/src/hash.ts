@@ -1,10 +1,11 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { FilePath } from '@dit/paths';
+import { chosenBinding } from './choice.js';
 import { describeErrno, errnoOf, NativeError } from './errors.js';
 import { addonOnce } from './loader.js';
 import type { HashResult } from './types.js';
 
-/** Read size of the TypeScript path; the Rust side reads 256 KiB at a time too (src/lib.rs, CHUNK). */
+/** Read size of the TypeScript path; the Rust side reads 256 KiB at a time too (rust/core/src/lib.rs, CHUNK). */
 export const READ_CHUNK_BYTES = 256 * 1024;
 
 const EINVAL = 22;
@@ -28,6 +29,15 @@ export async function hashFilesNative<P extends FilePath>(paths: readonly P[]): 
   }
   const raw = await addon.binding.hashFiles([...paths]);
   return paths.map((path, index) => hashResult(path, raw[index] ?? EINVAL));
+}
+
+/**
+ * SHA-256 of each file, in input order, one result per path: `{ path, sha256 }` or
+ * `{ path, code, error }` (`ENOENT: no such file or directory`, `EACCES: ...`, `EISDIR: ...`), so an
+ * unreadable file fails alone. All cores with the addon, as `nativeStatus()` decided.
+ */
+export async function hashFiles<P extends FilePath>(paths: readonly P[]): Promise<HashResult<P>[]> {
+  return chosenBinding() === undefined ? hashFilesTs(paths) : hashFilesNative(paths);
 }
 
 export interface HashFilesTsOptions {

@@ -3,7 +3,15 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
-import { addonFileNames, decide, type LoadedAddon, loadAddon } from './loader.js';
+import { nativeSkipReason } from '../test/helpers.js';
+import {
+  ADDON_INTERFACE,
+  addonFileNames,
+  checkInterface,
+  decide,
+  type LoadedAddon,
+  loadAddon,
+} from './loader.js';
 
 const temp = tempDir('dit-native-loader-');
 afterAll(() => temp.cleanup());
@@ -12,7 +20,14 @@ afterEach(() => {
   vi.resetModules();
 });
 
-const working: LoadedAddon = { binding: { hashFiles: async () => [] }, path: '/x/dit-native.node' };
+const working: LoadedAddon = {
+  binding: {
+    interfaceVersion: ADDON_INTERFACE,
+    hashFiles: async () => [],
+    walkFiles: () => ({ files: [], errors: [] }),
+  },
+  path: '/x/dit-native.node',
+};
 
 describe('decide', () => {
   it('takes the TypeScript path when DIT_NATIVE=0, without loading anything', () => {
@@ -72,6 +87,32 @@ describe('loadAddon', () => {
     const missing = loadAddon([empty, join(temp.path, 'nowhere')]);
     expect(missing).toMatchObject({ binding: null, reason: expect.stringContaining(`${empty} or `) });
   });
+
+  it('refuses a build from other sources, saying how to rebuild it', () => {
+    const { binding } = working;
+    if (binding === null) throw new Error('unreachable');
+    expect(checkInterface(binding, '/x/a.node')).toEqual({ binding, path: '/x/a.node' });
+    const older = checkInterface({ hashFiles: binding.hashFiles }, '/x/old.node');
+    expect(older).toMatchObject({
+      binding: null,
+      reason: expect.stringMatching(/\/x\/old\.node .*an older interface.*pnpm --filter @dit\/native build/),
+    });
+    const newer = checkInterface({ ...binding, interfaceVersion: ADDON_INTERFACE + 1 }, '/x/new.node');
+    expect(newer).toMatchObject({
+      binding: null,
+      reason: expect.stringContaining(
+        `interface version ${ADDON_INTERFACE + 1}; this dit needs version ${ADDON_INTERFACE}`,
+      ),
+    });
+  });
+
+  it.skipIf(nativeSkipReason(loadAddon()) !== undefined)(
+    'the build here is of these sources (in CI it must exist)',
+    () => {
+      const built = loadAddon();
+      expect(built.binding === null ? built.reason : built.binding.interfaceVersion).toBe(ADDON_INTERFACE);
+    },
+  );
 
   it('knows napi-rs’s file names', () => {
     expect(addonFileNames('linux', 'x64')).toEqual([

@@ -5,12 +5,21 @@ import { fileURLToPath } from 'node:url';
 import type { FilePath } from '@dit/paths';
 import type { NativeStatus } from './types.js';
 
-/** What the Rust side (src/napi.rs) exports. */
+/**
+ * The interface this package was written for: `interfaceVersion` of rust/node/src/lib.rs. Bumped on
+ * both sides with every change of what the addon exports, so a build from older sources is refused
+ * with "rebuild it" instead of being used in part.
+ */
+export const ADDON_INTERFACE = 2;
+
+/** What the Rust side (rust/node/src/lib.rs) exports. */
 export interface NativeBinding {
+  /** INTERFACE_VERSION of the sources it was built from. */
+  readonly interfaceVersion: number;
   /** Per path, in order: 64 hex digits, or the errno (positive) that stopped it. */
   hashFiles(paths: FilePath[]): Promise<Array<string | number>>;
-  /** `walkFiles`, the errors as `[path, errno]`. Missing from builds older than it: use TypeScript. */
-  walkFiles?(paths: FilePath[]): NativeWalked;
+  /** `walkFiles`, the errors as `[path, errno]`. */
+  walkFiles(paths: FilePath[]): NativeWalked;
 }
 
 /** What the addon's `walkFiles` returns: the files, and what could not be looked at with its errno. */
@@ -81,15 +90,29 @@ export function loadAddon(dirs: string | readonly string[] = addonDirs()): Loade
   let lastError: unknown;
   for (const path of present) {
     try {
-      const binding = require(path) as Partial<NativeBinding>;
-      if (typeof binding.hashFiles !== 'function') throw new TypeError(`${path} does not export hashFiles`);
-      return { binding: binding as NativeBinding, path };
+      return checkInterface(require(path) as Partial<NativeBinding>, path);
     } catch (error) {
       lastError = error;
     }
   }
   const message = lastError instanceof Error ? lastError.message : String(lastError);
   return { binding: null, reason: `the addon could not be loaded: ${message}`, cause: lastError };
+}
+
+/**
+ * A loaded addon is used only when it was built from the sources this package was written for; any
+ * other build is refused as a whole, with the command that rebuilds it.
+ */
+export function checkInterface(binding: Partial<NativeBinding>, path: string): LoadedAddon {
+  if (binding.interfaceVersion === ADDON_INTERFACE) return { binding: binding as NativeBinding, path };
+  const built =
+    binding.interfaceVersion === undefined
+      ? 'an older interface'
+      : `interface version ${binding.interfaceVersion}`;
+  return {
+    binding: null,
+    reason: `the addon at ${path} was built from other sources (${built}; this dit needs version ${ADDON_INTERFACE}): rebuild it with \`pnpm --filter @dit/native build\``,
+  };
 }
 
 let addon: LoadedAddon | undefined;
@@ -101,8 +124,9 @@ export function addonOnce(): LoadedAddon {
 }
 
 /**
- * What `hashFiles` should use, in order: the DIT_NATIVE override (`0`: TypeScript, `1`: the addon
- * or an error), then the built addon, then the TypeScript fallback with the load error as `cause`.
+ * What every capability should use, in order: the DIT_NATIVE override (`0`: TypeScript, `1`: the
+ * addon or an error), then the built addon, then the TypeScript fallback with the load error as
+ * `cause`.
  */
 export function decide(
   env: NodeJS.ProcessEnv = process.env,

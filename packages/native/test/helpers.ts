@@ -44,3 +44,13 @@ export function sha256sum(paths: readonly string[]): Map<string, string> {
   }
   return digests;
 }
+
+/**
+ * Why the addon's tests should be skipped, or undefined to run them. A missing or stale build skips
+ * them on a developer's machine (the TypeScript path keeps its own tests); in CI (`CI=true`) nothing
+ * is skipped, so a missing addon fails the native tests instead of hiding them.
+ */
+export function nativeSkipReason(addon: { binding: unknown; reason?: string }): string | undefined {
+  if (addon.binding !== null || process.env.CI === 'true') return undefined;
+  return addon.reason ?? 'the addon is not loaded';
+}

@@ -16,7 +16,7 @@ export {
   parseLdCache,
 } from './ld-cache.js';
 export { type GlibcFacts, type LoaderFacts, loaderFamily, type MuslFacts } from './loader-facts.js';
-export { createResolver, type ResolveExtra, type Resolver, resolve } from './resolve.js';
+export { createResolver, type ResolveExtra, type Resolver, resolve, resolveMany } from './resolve.js';
 export type {
   FoundBy,
   LoadFailure,

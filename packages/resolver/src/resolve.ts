@@ -13,6 +13,12 @@ export interface Resolver {
    * Throws {@link ResolveError} when `file` itself is unusable; what the loader would not find is data.
    */
   resolve(file: string, extra?: ResolveExtra): Resolution;
+  /**
+   * `resolve` for many files, in order, with the caches of this resolver: one answer per file, the
+   * {@link ResolveError} of a file that is itself unusable given as data in its place. The one entry
+   * point of `dit deps` (tree and JSON) and of the exporter's closure.
+   */
+  resolveMany(files: readonly string[]): (Resolution | ResolveError)[];
 }
 
 export interface ResolveExtra {
@@ -26,7 +32,27 @@ export interface ResolveExtra {
  */
 export function createResolver(options: ResolveOptions = {}): Resolver {
   const session = new Session(options);
-  return { resolve: (file, extra) => resolveWith(session, file, extra?.dlopen ?? []) };
+  const resolveOne = (file: string, extra?: ResolveExtra) => resolveWith(session, file, extra?.dlopen ?? []);
+  return {
+    resolve: resolveOne,
+    resolveMany: (files) =>
+      files.map((file) => {
+        try {
+          return resolveOne(file);
+        } catch (error) {
+          if (error instanceof ResolveError) return error;
+          throw error;
+        }
+      }),
+  };
+}
+
+/** Resolves many files with one resolver: see {@link Resolver.resolveMany}. */
+export function resolveMany(
+  files: readonly string[],
+  options: ResolveOptions = {},
+): (Resolution | ResolveError)[] {
+  return createResolver(options).resolveMany(files);
 }
 
 /** Resolves one file. For many files, {@link createResolver} shares the work between them. */

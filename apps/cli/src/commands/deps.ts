@@ -1,8 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
-import { depsWalkNative } from '@dit/native';
-import type { ByteString, Resolution, ResolveOptions, Resolver } from '@dit/resolver';
-import { hostCpuProfile, x86ProfileForLevel } from '@dit/resolver/cpu';
+import { type ByteString, createResolver, type Resolution, type ResolveOptions } from '@dit/resolver';
+import { x86ProfileForLevel } from '@dit/resolver/cpu';
 import { EXIT, type Io, UsageError } from '../io.js';
 
 export const depsHelp = `Usage: dit deps [options] FILE...
@@ -76,21 +75,20 @@ export async function deps(argv: string[], io: Io): Promise<number> {
   const toRootPath = (file: string) =>
     values.root === undefined ? resolvePath(file) : resolvePath('/', file);
   const rootPaths = positionals.map(toRootPath);
-  const results = values.json
-    ? await resolveForJson(positionals, rootPaths, options)
-    : await resolveAllInTypeScript(positionals, rootPaths, options);
+  // One resolver, one session for every FILE: each library is read and searched for once.
+  const results = createResolver(options).resolveMany(rootPaths);
 
   let status: number = EXIT.ok;
   const json: JsonEntry[] = [];
   const tree: Buffer[] = [];
   const problems: Buffer[] = [];
-  for (const result of results) {
-    const { file } = result;
-    if ('problem' in result) {
+  results.forEach((result, index) => {
+    const file = positionals[index]!;
+    if (!('loader' in result)) {
       problems.push(bytesOf(`dit: ${file}: ${result.problem}\n`));
       json.push({ file, interpreter: null, libraries: [], error: result.problem });
       status = EXIT.usage;
-      continue;
+      return;
     }
     for (const missing of result.missing) {
       problems.push(line(`dit: ${file}: `, missing.name, ' not found (needed by ', missing.neededBy, ')'));
@@ -109,9 +107,9 @@ export async function deps(argv: string[], io: Io): Promise<number> {
       if (result.failure) entry.error = `${result.failure.path.toString()}: ${result.failure.message}`;
       json.push(entry);
     } else {
-      tree.push(renderTree(file, result.resolution!));
+      tree.push(renderTree(file, result));
     }
-  }
+  });
   io.stdout(values.json ? `${JSON.stringify(json, null, 1)}\n` : Buffer.concat(tree));
   if (problems.length > 0) io.stderr(Buffer.concat(problems));
   return status;
@@ -134,96 +132,6 @@ function jsonLibrary({ name, path }: { name: ByteString; path: ByteString | null
     path: path === null ? null : path.toString(),
     ...(path === null || typeof path === 'string' ? {} : { pathBase64: path.toString('base64') }),
   };
-}
-
-/** What one FILE resolved to: the loader's view, or why the FILE itself is unusable. */
-type FileResult =
-  | {
-      file: string;
-      interpreter: string | null;
-      libraries: readonly { name: ByteString; path: ByteString | null }[];
-      missing: readonly { name: ByteString; neededBy: ByteString }[];
-      failure: { path: ByteString; message: string } | null;
-      /** The full resolution, for the tree view (the native walk returns only what --json prints). */
-      resolution?: Resolution;
-    }
-  | { file: string; problem: string };
-
-/**
- * The TypeScript resolver, loaded only when something needs it: the native walk answers most
- * `--json` calls alone, and loading @dit/resolver is a good share of a short
- * run's start-up.
- */
-type ResolverModule = typeof import('@dit/resolver');
-let resolverModule: Promise<ResolverModule> | undefined;
-const loadResolver = () => {
-  resolverModule ??= import('@dit/resolver');
-  return resolverModule;
-};
-
-/**
- * Resolves `files` (those `only` picks: by default all) one by one with the TypeScript resolver,
- * sharing one resolver and so its caches. The result is indexed like `files`, with holes for the
- * files left out.
- */
-async function resolveAllInTypeScript(
-  files: readonly string[],
-  rootPaths: readonly string[],
-  options: ResolveOptions,
-  only: (index: number) => boolean = () => true,
-): Promise<FileResult[]> {
-  const { createResolver, ResolveError } = await loadResolver();
-  let resolver: Resolver | undefined;
-  const results: FileResult[] = new Array(files.length);
-  files.forEach((file, index) => {
-    if (!only(index)) return;
-    resolver ??= createResolver(options);
-    try {
-      const resolution = resolver.resolve(rootPaths[index]!);
-      const { interpreter, libraries, missing, failure } = resolution;
-      results[index] = { file, interpreter, libraries, missing, failure, resolution };
-    } catch (error) {
-      if (!(error instanceof ResolveError)) throw error;
-      results[index] = { file, problem: error.problem };
-    }
-  });
-  return results;
-}
-
-/**
- * --json: the native walk (@dit/native, all cores) where it is built and allowed, and the
- * TypeScript resolver for the files it leaves (and for everything with DIT_NATIVE=0, or --preload,
- * which the native walk does not model). Both give the same answers; tests hold them to it.
- */
-async function resolveForJson(
-  files: readonly string[],
-  rootPaths: readonly string[],
-  options: ResolveOptions,
-): Promise<FileResult[]> {
-  const native =
-    options.preload === undefined
-      ? depsWalkNative(rootPaths, {
-          root: options.root,
-          cwd: options.cwd,
-          libraryPath: options.libraryPath ?? null,
-          useCache: options.useCache,
-          cpu: options.cpu ?? hostCpuProfile(),
-        })
-      : undefined;
-  const leftToTypeScript = (index: number) => {
-    const answer = native?.[index];
-    return answer === undefined || 'unsupported' in answer;
-  };
-  // Only a file the native walk left over loads the TypeScript resolver.
-  const fallback = files.some((_, index) => leftToTypeScript(index))
-    ? await resolveAllInTypeScript(files, rootPaths, options, leftToTypeScript)
-    : [];
-  return files.map((file, index) => {
-    const answer = native?.[index];
-    if (answer === undefined || 'unsupported' in answer) return fallback[index]!;
-    if ('error' in answer) return { file, problem: answer.error };
-    return { ...answer, file };
-  });
 }
 
 function parseCpuLevel(text: string): number {

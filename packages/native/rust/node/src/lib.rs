@@ -2,10 +2,12 @@
 //! and crates.io is out of reach, so this module declares the few C functions of Node-API it calls
 //! (their ABI is stable; see Node's `js_native_api.h` and `node_api.h`) and exports
 //! `napi_register_module_v1`, which Node looks up when it loads the `.node` file. Everything unsafe
-//! about talking to Node lives here; `lib.rs` stays plain Rust.
+//! about talking to Node lives here; `dit-native-core` (rust/core) stays plain Rust.
 //!
 //! Exposed to JavaScript:
 //!
+//! - `interfaceVersion: number`: [`INTERFACE_VERSION`], which `src/loader.ts` compares with the one it
+//!   was written for; a build from older sources is refused with "rebuild it", never half used.
 //! Paths cross as strings when they are UTF-8 and as Buffers of their bytes when not; both are
 //! accepted as input.
 //!
@@ -13,11 +15,6 @@
 //!   SHA-256 as 64 lower-case hex digits, or the errno (a positive number) that stopped it. The work
 //!   runs off the JavaScript thread (`napi_create_async_work`: one libuv pool thread hands the batch
 //!   to rayon's pool and waits), so the event loop keeps turning.
-//! - `depsWalk(request: string): string`: the dependency walk of `dit deps`, JSON in and out.
-//!   Synchronous: rayon's pool does the work while the JavaScript thread waits for it.
-//! - `depsWalkAsync(request: string): Promise<string>`: the same walk, off the JavaScript thread like
-//!   `hashFiles`, for callers that must keep the event loop turning (a build server); it rejects with
-//!   the error `depsWalk` would throw.
 //! - `walkFiles(paths: Array<string | Buffer>): { files, errors: Array<[path, errno: number]> }`:
 //!   the regular files below the paths, in byte order, and what could not be stat'ed or listed (see
 //!   `walk.rs`). Synchronous, like the TypeScript `walkFiles` it replaces: it takes a few
@@ -34,8 +31,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::ptr;
 
-use crate::walk::walk_files;
-use crate::{errno_of, hash_files, to_hex, Sha256Digest};
+use dit_native_core::walk::walk_files;
+use dit_native_core::{errno_of, hash_files, to_hex, Sha256Digest};
+
+/// What this binding exports, as a number: bump it with every change of a function's name, arguments
+/// or results, together with `ADDON_INTERFACE` in `src/loader.ts`.
+const INTERFACE_VERSION: i32 = 2;
 
 #[repr(C)]
 pub struct napi_env__ {
@@ -544,50 +545,6 @@ unsafe fn hashes_to_js(env: napi_env, results: Vec<std::io::Result<Sha256Digest>
 }
 
 // -------------------------------------------------------------------------------------------------
-// depsWalk, depsWalkAsync
-
-/// `depsWalk(request: string): string`, synchronous: the caller wants the answer before it goes on,
-/// and rayon spreads the work over every core meanwhile. JSON both ways keeps this shim small.
-unsafe extern "C" fn deps_walk_js(env: napi_env, info: napi_callback_info) -> napi_value {
-    guard(env, || {
-        let request = deps_walk_request(env, info, "depsWalk")?;
-        deps_walk_to_js(env, crate::deps::deps_walk_json(&request))
-    })
-}
-
-/// `depsWalkAsync(request: string): Promise<string>`: the same walk on a libuv pool thread (which
-/// hands it to rayon and waits), for callers that cannot block the event loop for it.
-unsafe extern "C" fn deps_walk_async_js(env: napi_env, info: napi_callback_info) -> napi_value {
-    guard(env, || {
-        let request = deps_walk_request(env, info, "depsWalkAsync")?;
-        promise_for(
-            env,
-            "depsWalkAsync",
-            move || crate::deps::deps_walk_json(&request),
-            deps_walk_to_js,
-        )
-    })
-}
-
-/// The request, the first argument: a TypeError naming `function` when it is not a string.
-unsafe fn deps_walk_request(env: napi_env, info: napi_callback_info, function: &str) -> Result<String> {
-    let expected = format!("{}: the request must be a JSON string", function);
-    let request =
-        first_argument(env, info)?.ok_or_else(|| Failure("ERR_INVALID_ARG_TYPE", expected.clone()))?;
-    let bytes = string_bytes_from_js(env, request, &expected)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// The walk's answer as a JavaScript string, or the error both entry points report for a bad request
-/// (worded after `depsWalk` either way, so that the two fail alike).
-unsafe fn deps_walk_to_js(env: napi_env, answer: std::result::Result<String, String>) -> Result<napi_value> {
-    match answer {
-        Ok(answer) => js_string(env, &answer),
-        Err(message) => Err(Failure("ERR_INVALID_ARG_VALUE", format!("depsWalk: {}", message))),
-    }
-}
-
-// -------------------------------------------------------------------------------------------------
 // walkFiles
 
 /// `walkFiles(paths): { files: Array<string | Buffer>, errors: Array<[string | Buffer, number]> }`, synchronous
@@ -646,9 +603,12 @@ unsafe fn export(env: napi_env, exports: napi_value, name: &str, callback: napi_
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
     guard(env, || {
+        let version = js_int32(env, INTERFACE_VERSION)?;
+        check(
+            napi_set_named_property(env, exports, "interfaceVersion\0".as_ptr() as *const c_char, version),
+            "napi_set_named_property",
+        )?;
         export(env, exports, "hashFiles", Some(hash_files_js))?;
-        export(env, exports, "depsWalk", Some(deps_walk_js))?;
-        export(env, exports, "depsWalkAsync", Some(deps_walk_async_js))?;
         export(env, exports, "walkFiles", Some(walk_files_js))?;
         Ok(exports)
     })

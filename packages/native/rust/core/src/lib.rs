@@ -1,13 +1,13 @@
-//! dit's hot loops as plain Rust functions, usable from Rust and tested here without Node.
-//! `napi.rs` is the thin Node-API shim that exposes them to JavaScript.
+//! dit's hot loops as plain Rust, usable from Rust and tested here without Node; `rust/node` is the
+//! thin Node-API binding that exposes them to JavaScript. No loader rule lives here: which files a
+//! program loads is decided once, in TypeScript (@dit/elf, @dit/resolver).
 //!
 //! Hashing: many files at once on all cores (rayon's global pool, one thread per core; RAYON_NUM_THREADS
 //! overrides), each file read sequentially into a per-thread buffer and fed to SHA-256 (the `sha2`
 //! crate picks the SHA-NI instructions at run time when the CPU has them), largest files first, each
 //! inode once. Results keep the input order, and each file succeeds or fails on its own.
 //!
-//! The dependency walk of `dit deps` (`deps.rs` and the modules it uses): which shared libraries each
-//! program loads, as @dit/resolver decides it, files in parallel with caches shared by all of them.
+//! The folder walk of `dit hash` is `walk.rs`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -20,17 +20,6 @@ use std::path::Path;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-pub mod deps;
-mod dst;
-pub mod elf;
-mod facts;
-mod glibc;
-pub mod json;
-pub mod ldcache;
-mod musl;
-pub mod napi;
-pub mod rootfs;
-mod session;
 pub mod walk;
 
 /// A SHA-256 digest.

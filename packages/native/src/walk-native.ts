@@ -6,29 +6,19 @@ import type { WalkResult } from './types.js';
 /** A surrogate without its other half: Node's `fs` and the addon both read it as U+FFFD. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** The addon's `walkFiles`, or undefined when it is not loaded or is an older build without it. */
-export function nativeWalk(): ((paths: FilePath[]) => NativeWalked) | undefined {
-  const { binding } = addonOnce();
-  return typeof binding?.walkFiles === 'function' ? binding.walkFiles : undefined;
-}
-
 /**
- * `walkFiles` with the Rust addon (src/walk.rs): the same files and errors as `walkFilesTs`, in the
- * same order, object for object. Throws `NativeError` (`NATIVE_UNAVAILABLE`) when the addon cannot
- * be loaded or does not export `walkFiles`, whatever DIT_NATIVE says.
+ * `walkFiles` with the Rust addon (rust/core/src/walk.rs): the same files and errors as
+ * `walkFilesTs`, in the same order, object for object. Throws `NativeError` (`NATIVE_UNAVAILABLE`)
+ * when the addon cannot be loaded, whatever DIT_NATIVE says: asking for this function is asking for
+ * the addon.
  */
 export function walkFilesNative(paths: readonly FilePath[]): WalkResult {
-  const walk = nativeWalk();
-  if (walk === undefined) {
-    const addon = addonOnce();
-    if (addon.binding === null) {
-      throw new NativeError('NATIVE_UNAVAILABLE', addon.reason, { cause: addon.cause });
-    }
-    throw new NativeError(
-      'NATIVE_UNAVAILABLE',
-      'the addon does not export walkFiles (an older build: run `pnpm --filter @dit/native build`)',
-    );
+  const addon = addonOnce();
+  if (addon.binding === null) {
+    throw new NativeError('NATIVE_UNAVAILABLE', addon.reason, { cause: addon.cause });
   }
+  const { binding } = addon;
+  const walk = (some: FilePath[]) => binding.walkFiles(some);
   const hasLoneSurrogate = (path: FilePath) => typeof path === 'string' && LONE_SURROGATE.test(path);
   if (!paths.some(hasLoneSurrogate)) return walkResult(walk([...paths]));
   // The addon sees a lone surrogate as U+FFFD (one UTF-16 unit for one), where the TypeScript walk
