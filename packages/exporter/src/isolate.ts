@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   childOf,
@@ -169,7 +169,7 @@ export async function runIsolated(
       note: `could not isolate the check: namespaces refused (${namespaced.setupError}), chroot refused (${chrooted.setupError})`,
     };
   } finally {
-    for (const node of nodes) rmSync(node, { force: true });
+    for (const node of nodes) rmSync(node, { force: true, recursive: true });
     if (existsSync(join(root, 'tmp'))) {
       for (const name of readdirSync(join(root, 'tmp'))) {
         if (!tmpBefore.has(name)) rmSync(join(root, 'tmp', name), { recursive: true, force: true });
@@ -204,6 +204,16 @@ function makeDeviceNodes(dev: string): string[] {
       stdio: 'ignore',
     });
     if (result.status === 0) made.push(path);
+  }
+  // POSIX shared memory (shm_open, PostgreSQL's default) is files in /dev/shm, a tmpfs under a
+  // runtime; a plain folder serves the same calls here.
+  const shm = join(dev, 'shm');
+  try {
+    mkdirSync(shm);
+    chmodSync(shm, 0o1777);
+    made.push(shm);
+  } catch {
+    // /dev not writable: the run goes without
   }
   return made;
 }

@@ -5,7 +5,7 @@
  * failing run has the verification's /proc and /dev.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportImage, runIsolated } from '@dit/exporter';
@@ -135,6 +135,21 @@ describe('the environment is the image’s', () => {
       cwd: '/',
     });
     expect(kept.verification).toMatchObject({ ok: true });
+  });
+});
+
+describe('what a runtime mounts', () => {
+  it('/dev/shm is there for POSIX shared memory (PostgreSQL), writable, and private to the run', async () => {
+    const output = join(T, 'shm');
+    const script = 'echo shared > /dev/shm/dit-test && cat /dev/shm/dit-test && stat -c %a /dev/shm';
+    const report = await exportImage({ path: output, command: ['/bin/sh', '-c', script], env: ENV, cwd: '/' });
+    expect(report.verification).toMatchObject({ ok: true, isolation: 'namespaces' });
+    rmSync('/dev/shm/dit-test', { force: true }); // the traced run's, on this machine
+    const inside = script.replaceAll('dit-test', 'dit-test-inside');
+    const run = await runIsolated(output, ['/bin/sh', '-c', inside], { env: ENV, cwd: '/' });
+    expect(run.stderr.toString()).toBe('');
+    expect(run.stdout.toString()).toBe('shared\n1777\n');
+    expect(existsSync('/dev/shm/dit-test-inside')).toBe(false);
   });
 });
 

@@ -3,8 +3,9 @@
  * before it chroots into DIR: what a container runtime mounts into a container's root. /proc (a
  * fresh one; where the kernel refuses that, because the current /proc has parts masked as in a
  * container, the current one bound recursively), a minimal /dev on a tmpfs (null, zero, full,
- * random, urandom and tty bound from the host's, the fd, stdin, stdout and stderr links), and the
- * mount points /proc, /dev and /tmp (1777) where DIR lacks them.
+ * random, urandom and tty bound from the host's, the fd, stdin, stdout and stderr links, /dev/shm
+ * a tmpfs of its own for POSIX shared memory), and the mount points /proc, /dev and /tmp (1777)
+ * where DIR lacks them.
  *
  * The verification run and the diagnosis run (the failing command traced again) both use it, so
  * the diagnosis sees what the verification saw: a shell's `cmd &` opens /dev/null, and without it
@@ -20,6 +21,7 @@ runtime_mounts() {
   for node in null zero full random urandom tty; do
     : > "$1/dev/$node" && mount --bind "/dev/$node" "$1/dev/$node" || return 1
   done
+  mkdir "$1/dev/shm" && mount -t tmpfs -o mode=1777,nosuid,nodev shm "$1/dev/shm" || return 1
   ln -s /proc/self/fd "$1/dev/fd"
   ln -s /proc/self/fd/0 "$1/dev/stdin"
   ln -s /proc/self/fd/1 "$1/dev/stdout"
