@@ -168,7 +168,9 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
       signal: options.signal,
       supervision,
       // The image's user runs it under the trace too (a server such as PostgreSQL refuses root).
-      user: identity?.passwdLine?.split(':')[0],
+      // strace -u finds the name in the host's passwd: only a user the root itself defines is traced as
+      // itself (dit's nonroot usually is not); the verification runs as every user (identity.ts).
+      user: identity?.definedInRoot ? identity.passwdLine?.split(':')[0] : undefined,
     });
     if (target.nonEmpty) refuseUsedInsideOutput(traced, target, hostPathOf);
     const usedBy = tracedBy(traced);

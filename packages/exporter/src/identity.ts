@@ -30,6 +30,8 @@ export interface Identity {
   /** Supplementary groups, as the runtime computes them from /etc/group. */
   readonly groups: readonly number[];
   readonly home: string;
+  /** The user is in the root's own /etc/passwd (not only one of dit's well-known users). */
+  readonly definedInRoot: boolean;
   /** The passwd line the export must hold for this user (null for a uid no file names). */
   readonly passwdLine: string | null;
   /** The group lines the export must hold: the primary group and the supplementary ones. */
@@ -51,7 +53,8 @@ const WELL_KNOWN_GROUPS = ['root:x:0:', 'nobody:x:65534:', 'nonroot:x:65532:'];
 export function resolveIdentity(fs: RootFs, spec: string | undefined): Identity {
   const text = spec ?? 'root';
   const [userPart = 'root', groupPart] = text.split(':');
-  const users = [...readLines(fs, '/etc/passwd'), ...WELL_KNOWN_USERS].map((line) => line.split(':'));
+  const rootUsers = readLines(fs, '/etc/passwd');
+  const users = [...rootUsers, ...WELL_KNOWN_USERS].map((line) => line.split(':'));
   const groups = [...readLines(fs, '/etc/group'), ...WELL_KNOWN_GROUPS].map((line) => line.split(':'));
   const numeric = /^\d+$/.test(userPart);
   const user = users.find(
@@ -93,6 +96,7 @@ export function resolveIdentity(fs: RootFs, spec: string | undefined): Identity 
       .filter((id) => id !== gid)
       .sort((a, b) => a - b),
     home: user?.[5] || '/',
+    definedInRoot: user !== undefined && rootUsers.includes(user.join(':')),
     passwdLine: user === undefined ? null : user.join(':'),
     groupLines: groupLines.map((fields) => fields.join(':')),
   };

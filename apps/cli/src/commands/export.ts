@@ -130,7 +130,16 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
 
   const sbom = (values.sbom ?? []).map(parseSbomOption);
   const setEnv = parseEnvOptions(values.env ?? []);
-  const service = parseServiceOptions(values, own);
+  // --stop-signal is also the image's StopSignal: with --image and no server it is not stray.
+  const serverless =
+    !values.probe?.length &&
+    !values['probe-http']?.length &&
+    values.ready === undefined &&
+    values['ready-tcp'] === undefined;
+  const service = parseServiceOptions(
+    values.image?.length && serverless ? { ...values, 'stop-signal': undefined } : values,
+    own,
+  );
   if (service !== undefined && command.length === 0) {
     throw new UsageError('export: a server needs its command after -- (the probes ask it)');
   }
