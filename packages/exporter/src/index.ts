@@ -12,6 +12,7 @@ export {
   DEFAULT_STOP_TIMEOUT_MS,
   type ServiceOutcome,
   type ServiceSpec,
+  superviseService,
 } from './service.js';
 export type {
   ExportedEntry,

@@ -2,8 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  childOf,
   childOutput,
+  commandChildOf,
   MainProcess,
   OVERLAY_ROOT_FUNCTION,
   RUNTIME_MOUNTS_FUNCTION,
@@ -272,7 +272,7 @@ function run(
     options.signal?.addEventListener('abort', killGroup, { once: true });
     // Service mode: supervised while it runs, then whatever is left is killed (see service.ts).
     const mainProcess = new MainProcess(() =>
-      child.pid === undefined ? null : main === 'self' ? child.pid : childOf(child.pid),
+      child.pid === undefined ? null : main === 'self' ? child.pid : commandChildOf(child.pid),
     );
     const supervised = options.service === undefined ? null : options.service(mainProcess).finally(killGroup);
     const finish = async (exitCode: number | null, signal: string | null, spawnError?: Error) => {

@@ -9,7 +9,7 @@ export { OVERLAY_ROOT_FUNCTION } from './overlay.js';
 export { type ParsedTrace, type ParseOptions, parseStraceLog, StraceLogParser } from './parse.js';
 export { type ChildOutput, childOutput, OutputPipe } from './pipes.js';
 export { RUNTIME_MOUNTS_FUNCTION } from './runtime-mounts.js';
-export { MainProcess, type ServiceHandle, type Supervisor } from './service.js';
+export { commandChildOf, MainProcess, type ServiceHandle, type Supervisor } from './service.js';
 export { isVirtualPath, summarizePaths } from './summary.js';
 export { straceArguments, TRACED_SYSCALLS, trace } from './trace.js';
 export type {

@@ -11,6 +11,7 @@
  * the processes it leaves behind are re-parented to the same parent, and one of them must not be
  * taken for it.
  */
+import { readdirSync, readlinkSync } from 'node:fs';
 import { readStatus, startTime } from './kill.js';
 
 export interface ServiceHandle {
@@ -70,5 +71,33 @@ export class MainProcess implements ServiceHandle {
       }
     }
     return this.pid;
+  }
+}
+
+/**
+ * The child of `parent` that runs another program than `parent` does: the command it started, not
+ * one of the short-lived copies of itself that strace forks at start-up to probe the kernel (for
+ * PTRACE_SEIZE and the seccomp filter) before it forks the command. A copy that has not exec'd yet
+ * is passed over too; it is found again once it has. Where /proc/PID/exe cannot be read (another
+ * user's process), any live child is taken.
+ */
+export function commandChildOf(parent: number): number | null {
+  const parentProgram = programOf(parent);
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    const status = readStatus(pid);
+    if (status === null || status.ppid !== parent || status.zombie) continue;
+    const program = programOf(pid);
+    if (program === null || parentProgram === null || program !== parentProgram) return pid;
+  }
+  return null;
+}
+
+function programOf(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return null;
   }
 }

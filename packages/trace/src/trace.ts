@@ -12,7 +12,7 @@ import { OVERLAY_ROOT_FUNCTION } from './overlay.js';
 import { type ParsedTrace, StraceLogParser } from './parse.js';
 import { childOutput } from './pipes.js';
 import { RUNTIME_MOUNTS_FUNCTION } from './runtime-mounts.js';
-import { MainProcess } from './service.js';
+import { commandChildOf, MainProcess } from './service.js';
 import { summarizePaths } from './summary.js';
 import type { PathSummary, TraceOptions, TraceReport } from './types.js';
 
@@ -188,7 +188,7 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
     const main = new MainProcess(() => {
       if (child.pid === undefined) return null;
       const tracer = launch.tracerIsChild ? childOf(child.pid) : child.pid;
-      return tracer === null ? null : childOf(tracer);
+      return tracer === null ? null : commandChildOf(tracer);
     });
     let supervisorFailure: { error: unknown } | null = null;
     const supervised =
