@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ensureDebianRoot } from '../test-support/debian-root.mjs';
+import { imageFlow } from './image-flow.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = join(HERE, '..');
@@ -114,7 +115,12 @@ async function runScenario(name) {
       : podman(['run', '--rm', '--network', 'none', image]);
     const expected = readFileSync(join(dir, 'expected.txt'), 'utf8');
     const passed = output === expected;
+    // The same scenario without a FROM scratch stage: dit export --image, podman load (image-flow.mjs).
+    const viaImage = await imageFlow({ name, dir, context, podman, build, expected, imageSize }).catch(
+      (error) => ({ name: `${name} (--image)`, passed: false, error: error.message }),
+    );
     return {
+      viaImage: { ...viaImage, buildBytes: imageSize(`${image}-build`) },
       name,
       passed,
       output,
@@ -292,6 +298,13 @@ async function main() {
     log(`${name}: building and running`);
     const result = await runScenario(name);
     results.push(result);
+    if (result.viaImage) {
+      results.push(result.viaImage);
+      const via = result.viaImage;
+      log(
+        `${via.name}: ${via.passed ? `pass (${mib(via.finalBytes).toFixed(1)} MiB)` : `FAIL\n${via.error ?? `${via.output} != ${via.expected}`}`}`,
+      );
+    }
     // Now, not at the end: the peak stays at one scenario's new layers, not all seven's.
     pruneSupersededImages();
     if (result.passed) {
