@@ -112,7 +112,25 @@ interface Entry {
   readonly value: bigint;
 }
 
-/** The entries before DT_NULL, read from the image at `address` (see readDynamic). */
+/** The tags readDynamic reads a value of; the rest are only walked over to DT_NULL. */
+const WANTED_TAGS: ReadonlySet<number> = new Set([
+  DT.NEEDED,
+  DT.FILTER,
+  DT.AUXILIARY,
+  DT.SONAME,
+  DT.RPATH,
+  DT.RUNPATH,
+  DT.STRTAB,
+  DT.STRSZ,
+  DT.FLAGS,
+  DT.FLAGS_1,
+]);
+
+/**
+ * The entries before DT_NULL whose tag readDynamic uses, read from the image at `address` (see
+ * readDynamic). The others are skipped without decoding their value: a library has dozens, and a
+ * 64-bit value costs a bigint.
+ */
 function readEntries(
   source: ByteSource,
   header: ElfHeader,
@@ -148,15 +166,19 @@ function readEntries(
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < count; i++) {
       const at = i * entrySize;
-      let entry: Entry;
+      let tag: number;
       if (wide) {
-        const tag = view.getBigUint64(at, little);
-        entry = { tag: tag >> 32n === 0n ? Number(tag) : -1, value: view.getBigUint64(at + 8, little) };
+        // The 64-bit tag as two halves: a tag beyond 32 bits is none we know (-1).
+        const low = view.getUint32(little ? at : at + 4, little);
+        const high = view.getUint32(little ? at + 4 : at, little);
+        tag = high === 0 ? low : -1;
       } else {
-        entry = { tag: view.getUint32(at, little), value: BigInt(view.getUint32(at + 4, little)) };
+        tag = view.getUint32(at, little);
       }
-      if (entry.tag === DT.NULL) return entries;
-      entries.push(entry);
+      if (tag === DT.NULL) return entries;
+      if (!WANTED_TAGS.has(tag)) continue;
+      const value = wide ? view.getBigUint64(at + 8, little) : BigInt(view.getUint32(at + 4, little));
+      entries.push({ tag, value });
     }
   }
   return entries;
@@ -215,5 +237,6 @@ function readTableString(
   }
   const bytes = chunk.subarray(0, end);
   // A name that is not UTF-8 stays bytes: the loader opens exactly these.
-  return isUtf8(bytes) ? Buffer.from(bytes).toString('utf8') : Buffer.from(bytes);
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return isUtf8(view) ? view.toString('utf8') : Buffer.from(view);
 }

@@ -108,9 +108,7 @@ class GlibcLoad {
     const header = main.elf.header;
     this.host = { class: header.class, byteOrder: header.byteOrder, machine: header.machine };
     this.version = facts.version ?? [2, 36];
-    this.legacySubdirs = this.atLeast(2, 37)
-      ? []
-      : legacyHwcapSubdirs(session.cpu.platform, session.cpu.legacyHwcapNames);
+    this.legacySubdirs = this.atLeast(2, 37) ? [] : sessionLegacySubdirs(session);
     this.mainObject = {
       pathString: main.path,
       // l_name of the program the kernel started is "": a DT_NEEDED "" matches it, and the
@@ -369,20 +367,36 @@ class GlibcLoad {
     return null;
   }
 
+  private cacheLookup: { acceptedFlags: number[]; legacyHwcap: bigint | null; keyPrefix: string } | undefined;
+  /** What a cache lookup of this program depends on besides the name (the same for all its libraries). */
+  private cacheLookupOptions(): { acceptedFlags: number[]; legacyHwcap: bigint | null; keyPrefix: string } {
+    const acceptedFlags = abiCacheFlags(
+      this.host.class,
+      this.host.machine,
+      this.mainObject.elf?.header.flags ?? 0,
+    );
+    const legacyHwcap = this.atLeast(2, 37) ? null : this.session.cpu.legacyHwcap;
+    return { acceptedFlags, legacyHwcap, keyPrefix: `ldcache\0${acceptedFlags.join(',')}\0${legacyHwcap}\0` };
+  }
+
   private fromCache(name: string, nodeflib: boolean): Found | null {
     const cache = this.session.ldCache();
     if (cache === null) return null;
     const cpu = this.session.cpu;
-    const value = lookupLdCache(cache, name, {
-      acceptedFlags: abiCacheFlags(
-        this.host.class,
-        this.host.machine,
-        this.mainObject.elf?.header.flags ?? 0,
-      ),
-      activeHwcaps: cpu.hwcaps,
-      isaLevel: cpu.isaLevel,
-      legacyHwcap: this.atLeast(2, 37) ? null : cpu.legacyHwcap,
-    });
+    this.cacheLookup ??= this.cacheLookupOptions();
+    // The same name is looked up for most programs (libc.so.6 by all of them): the answer depends
+    // only on the cache, the name and these options, so it is kept for the session.
+    const key = this.cacheLookup.keyPrefix + name;
+    let value = this.session.memo.get(key) as string | null | undefined;
+    if (value === undefined) {
+      value = lookupLdCache(cache, name, {
+        acceptedFlags: this.cacheLookup.acceptedFlags,
+        activeHwcaps: cpu.hwcaps,
+        isaLevel: cpu.isaLevel,
+        legacyHwcap: this.cacheLookup.legacyHwcap,
+      });
+      this.session.memo.set(key, value);
+    }
     if (value === null) return null;
     // With DF_1_NODEFLIB, a cache result inside a default directory does not count (dl-load.c).
     if (nodeflib && this.facts.systemDirs.some((dir) => value.startsWith(dir))) return null;
@@ -424,9 +438,11 @@ class GlibcLoad {
     return this.session.fs.lookup(path, this.session.cwd).type === 'directory';
   }
 
+  private probeKeyPrefix: string | undefined;
   /** Opens and verifies one candidate; memoised per session, since thousands of programs share libraries. */
   private probe(pathString: string): Probe {
-    const key = `glibc\0${this.host.class}\0${this.host.machine}\0${this.host.byteOrder}\0${this.session.cwd}\0${pathString}`;
+    this.probeKeyPrefix ??= `glibc\0${this.host.class}\0${this.host.machine}\0${this.host.byteOrder}\0${this.session.cwd}\0`;
+    const key = this.probeKeyPrefix + pathString;
     const memo = this.session.memo.get(key) as Probe | { kind: 'fatal'; reason: string } | undefined;
     const probe = memo ?? this.probeUncached(pathString);
     if (memo === undefined) this.session.memo.set(key, probe);
@@ -468,6 +484,17 @@ class GlibcLoad {
     }
     return object.runpathDirs;
   }
+}
+
+/** legacyHwcapSubdirs for the session's CPU, worked out once per session (it is the same for every program). */
+function sessionLegacySubdirs(session: Session): readonly string[] {
+  const key = 'glibc\0legacy-hwcap-subdirs';
+  let subdirs = session.memo.get(key) as string[] | undefined;
+  if (subdirs === undefined) {
+    subdirs = legacyHwcapSubdirs(session.cpu.platform, session.cpu.legacyHwcapNames);
+    session.memo.set(key, subdirs);
+  }
+  return subdirs;
 }
 
 /**
