@@ -95,6 +95,20 @@ function imageSize(image) {
   return Number(podman(['image', 'inspect', '--format', '{{.Size}}', image]).trim());
 }
 
+/** Every path in an image's file system, as its tar listing names it (no leading slash). */
+function filesOf(image) {
+  const id = podman(['create', image]).trim();
+  try {
+    const listing = execFileSync('sh', ['-c', `podman export ${id} | tar -t`], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return new Set(listing.split('\n').map((line) => line.replace(/^\.\//, '').replace(/\/$/, '')));
+  } finally {
+    podman(['rm', '-f', id]);
+  }
+}
+
 async function runScenario(name) {
   const dir = join(HERE, name);
   const context = mkdtempSync(join(tmpdir(), `dit-image-${name}-`));
@@ -114,7 +128,12 @@ async function runScenario(name) {
       ? await (await import(checkFile)).check({ image, podman })
       : podman(['run', '--rm', '--network', 'none', image]);
     const expected = readFileSync(join(dir, 'expected.txt'), 'utf8');
-    const passed = output === expected;
+    // absent.txt: what must not be in the final image (a shell, the clients the probes used).
+    const absentFile = join(dir, 'absent.txt');
+    const absent = existsSync(absentFile) ? readFileSync(absentFile, 'utf8').split('\n').filter(Boolean) : [];
+    const files = absent.length > 0 ? filesOf(image) : new Set();
+    const present = absent.filter((path) => files.has(path.replace(/^\/+/, '')));
+    const passed = output === expected && present.length === 0;
     // The same scenario without a FROM scratch stage: dit export --image, podman load (image-flow.mjs).
     const viaImage = await imageFlow({ name, dir, context, podman, build, expected, imageSize }).catch(
       (error) => ({ name: `${name} (--image)`, passed: false, error: error.message }),
@@ -123,6 +142,9 @@ async function runScenario(name) {
       viaImage: { ...viaImage, buildBytes: imageSize(`${image}-build`) },
       name,
       passed,
+      ...(present.length > 0
+        ? { error: `the final image holds what it must not: ${present.join(', ')}` }
+        : {}),
       output,
       expected,
       finalBytes: imageSize(image),
