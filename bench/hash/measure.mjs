@@ -9,12 +9,12 @@
 // alike; the median round counts. The outputs are compared: dit's two paths and sha256sum's must be
 // byte-identical, which also proves they hashed the same files.
 //
-//   node bench/hash.mjs [--out FILE] [--rounds N] [--tools dit,dit-ts,sha256sum,openssl,node] [--dit PATH]
+//   node bench/hash/measure.mjs [--out FILE] [--rounds N] [--tools dit,dit-ts,sha256sum,openssl,node] [--dit PATH]
 //   (or through bench/run.mjs, which calls benchHash({ options, progress }) and writes the JSON itself)
 //
 // `node` is `node -e ''`: Node's own start-up, which every `dit` call pays before hashing a byte,
 // reported so that `dit hash` can also be read net of it. --dit PATH measures another `dit`
-// executable (default: apps/cli/bin/dit.cjs, the built CLI as installed; see bench/shared.mjs). Tool names this benchmark does not know
+// executable (default: apps/cli/bin/dit.cjs, the built CLI as installed; see bench/lib/shared.mjs). Tool names this benchmark does not know
 // (run.mjs shares --tools between benchmarks) are ignored.
 
 import { spawnSync } from 'node:child_process';
@@ -35,15 +35,14 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DIT_BIN, machine, median, printTable } from './shared.mjs';
+import { chunkForArgMax, DIT_BIN, machine, median, printTable } from '../lib/shared.mjs';
+import { HASH_GOALS } from './goal.mjs';
 
 const LIB_DIR = '/usr/lib/x86_64-linux-gnu';
 // The --check pair last: their list is sha256sum's (or dit's) output from the untimed calls.
 const ALL_TOOLS = ['dit', 'dit-ts', 'sha256sum', 'openssl', 'node', 'dit-check', 'sha256sum-check'];
 const CHECK_TOOLS = ['dit-check', 'sha256sum-check'];
 const DEFAULT_ROUNDS = 5;
-/** Goals from the issue: dit hash vs sha256sum, vs its own TypeScript path, and vs the all-core limit. */
-const GOALS = { vsSha256sum: 8, vsTypeScript: 2, ofLimit: 0.7 };
 
 /**
  * @param {{ out?: string, options?: Record<string, string | boolean | undefined>, progress?: (line?: string) => void }} [o]
@@ -79,7 +78,75 @@ export async function benchHash({
   // The checksum list the --check tools read: written from the untimed calls' output.
   const listFile = join(os.tmpdir(), `dit-bench-hash-${process.pid}.sums`);
 
-  // Warm the page cache: read every byte once.
+  warmPageCache(files, progress);
+
+  const runners = hashRunners({ dit, dirs, files, chunks, argMax, listFile });
+  const measured = tools.filter((tool) => tool in runners);
+
+  const outputs = untimedCalls(measured, runners, listFile, progress);
+
+  // The limit: every core hashing SHA-256 from memory, measured in every round too, so that it meets
+  // the same neighbours as the tools.
+  const cores = os.availableParallelism();
+  const withOpenssl = tools.includes('openssl');
+  const { seconds, limitSamples } = timedRounds({ measured, runners, rounds, withOpenssl, cores, progress });
+
+  let limit = null;
+  if (withOpenssl) {
+    progress('openssl speed -evp sha256, one core ...');
+    limit = {
+      command: `openssl speed -evp sha256 -multi ${cores} -bytes 16384 -seconds 3`,
+      cores,
+      allCoresSamples: limitSamples.map((x) => Math.round(x)),
+      allCoresBytesPerSecond: median(limitSamples),
+      oneCoreBytesPerSecond: opensslSpeed([]),
+      version: spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout.trim(),
+    };
+  }
+
+  const { results, ratios, goals, outputsIdentical, ditNetOfStartupGbPerSecond, limitGbPerSecond } =
+    summarize({ measured, runners, seconds, bytes, limit, outputs });
+  printResults(results, limit, ratios, goals, outputsIdentical, ditNetOfStartupGbPerSecond, progress);
+
+  const result = {
+    corpus: { dirs, jdk, files: files.length, bytes, distinctBytes },
+    method: {
+      rounds,
+      wallTime: 'performance.now() around each whole command (spawnSync); the median of the rounds counts',
+      order: 'tools interleaved within each round',
+      warmup: 'every corpus file read once, then one untimed call of each tool',
+      sha256sum: 'sequential calls with as many files as fit into ARG_MAX, like xargs',
+      gbPerSecond: 'bytes of all files listed (hard links counted under every name) / median seconds',
+      limit:
+        'openssl speed -evp sha256, 16 KiB blocks, 3 s: all cores (-multi) once per round, the median counts; one core once',
+    },
+    tools: results,
+    ditNetOfStartupGbPerSecond,
+    limit: limit && {
+      ...limit,
+      allCoresGbPerSecond: limitGbPerSecond,
+      oneCoreGbPerSecond: round3(limit.oneCoreBytesPerSecond / 1e9),
+    },
+    ratios,
+    goals,
+    outputsIdentical,
+    versions: {
+      coreutils: spawnSync('sha256sum', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? null,
+      node: process.version,
+    },
+  };
+  if (out) {
+    mkdirSync(dirname(out), { recursive: true });
+    const doc = { benchmark: 'hash', date: new Date().toISOString(), partial, machine: machine(), ...result };
+    writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+    progress(`wrote ${out}`);
+  }
+  rmSync(listFile, { force: true });
+  return { result, partial };
+}
+
+/** Warms the page cache: every byte read once. @param {string[]} files @param {(line?: string) => void} progress */
+function warmPageCache(files, progress) {
   progress('warming the page cache ...');
   const buffer = Buffer.allocUnsafe(1 << 20);
   for (const file of files) {
@@ -87,8 +154,15 @@ export async function benchHash({
     while (readSync(fd, buffer, 0, buffer.length, null) > 0);
     closeSync(fd);
   }
+}
 
-  /** @type {Record<string, { label: string, command: string, run: () => { status: number | null, stdout: string, stderr: string } }>} */
+/**
+ * The commands measured, by tool name.
+ *
+ * @param {{ dit: string, dirs: string[], files: string[], chunks: string[][], argMax: number, listFile: string }} o
+ * @returns {Record<string, { label: string, command: string, run: () => { status: number | null, stdout: string, stderr: string } }>}
+ */
+function hashRunners({ dit, dirs, files, chunks, argMax, listFile }) {
   const runners = {
     dit: {
       label: 'dit hash',
@@ -128,8 +202,16 @@ export async function benchHash({
     command: `sha256sum --check --quiet LIST (the ${files.length} files' checksums)`,
     run: () => spawn('sha256sum', ['--check', '--quiet', listFile], process.env),
   };
-  const measured = tools.filter((tool) => tool in runners);
+  return runners;
+}
 
+/**
+ * One untimed call of each tool; their outputs, to compare (and the checksum list the --check tools read).
+ *
+ * @param {string[]} measured @param {ReturnType<typeof hashRunners>} runners @param {string} listFile
+ * @param {(line?: string) => void} progress
+ */
+function untimedCalls(measured, runners, listFile, progress) {
   progress('one untimed call of each tool ...');
   /** @type {Record<string, string>} */
   const outputs = {};
@@ -142,11 +224,15 @@ export async function benchHash({
       progress(`warning: ${runners[tool].label} exited ${r.status}: ${r.stderr.slice(0, 500)}`);
     if (tool !== 'node' && !CHECK_TOOLS.includes(tool)) outputs[tool] = r.stdout;
   }
+  return outputs;
+}
 
-  // The limit: every core hashing SHA-256 from memory, measured in every round too, so that it meets
-  // the same neighbours as the tools.
-  const cores = os.availableParallelism();
-  const withOpenssl = tools.includes('openssl');
+/**
+ * The timed rounds: each tool once per round, interleaved, and openssl's all-core speed each round.
+ *
+ * @param {{ measured: string[], runners: ReturnType<typeof hashRunners>, rounds: number, withOpenssl: boolean, cores: number, progress: (line?: string) => void }} o
+ */
+function timedRounds({ measured, runners, rounds, withOpenssl, cores, progress }) {
   /** @type {number[]} */
   const limitSamples = [];
   /** @type {Record<string, number[]>} */
@@ -165,20 +251,15 @@ export async function benchHash({
       progress(`round ${round}/${rounds}: ${runners[tool].label}: ${s.toFixed(3)} s`);
     }
   }
+  return { seconds, limitSamples };
+}
 
-  let limit = null;
-  if (withOpenssl) {
-    progress('openssl speed -evp sha256, one core ...');
-    limit = {
-      command: `openssl speed -evp sha256 -multi ${cores} -bytes 16384 -seconds 3`,
-      cores,
-      allCoresSamples: limitSamples.map((x) => Math.round(x)),
-      allCoresBytesPerSecond: median(limitSamples),
-      oneCoreBytesPerSecond: opensslSpeed([]),
-      version: spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout.trim(),
-    };
-  }
-
+/**
+ * Medians, throughputs, the ratios the goals are judged on, and whether every tool printed the same.
+ *
+ * @param {{ measured: string[], runners: ReturnType<typeof hashRunners>, seconds: Record<string, number[]>, bytes: number, limit: any, outputs: Record<string, string> }} o
+ */
+function summarize({ measured, runners, seconds, bytes, limit, outputs }) {
   const results = measured.map((tool) => {
     const medianSeconds = median(seconds[tool]);
     return {
@@ -211,60 +292,23 @@ export async function benchHash({
   };
   const goals = {
     vsSha256sum: {
-      goal: GOALS.vsSha256sum,
-      met: ratios.ditVsSha256sum === null ? null : ratios.ditVsSha256sum >= GOALS.vsSha256sum,
+      goal: HASH_GOALS.vsSha256sum,
+      met: ratios.ditVsSha256sum === null ? null : ratios.ditVsSha256sum >= HASH_GOALS.vsSha256sum,
     },
     vsTypeScript: {
-      goal: GOALS.vsTypeScript,
-      met: ratios.ditVsTypeScript === null ? null : ratios.ditVsTypeScript >= GOALS.vsTypeScript,
+      goal: HASH_GOALS.vsTypeScript,
+      met: ratios.ditVsTypeScript === null ? null : ratios.ditVsTypeScript >= HASH_GOALS.vsTypeScript,
     },
     ofLimit: {
-      goal: GOALS.ofLimit,
-      met: ratios.ditOfLimit === null ? null : ratios.ditOfLimit >= GOALS.ofLimit,
+      goal: HASH_GOALS.ofLimit,
+      met: ratios.ditOfLimit === null ? null : ratios.ditOfLimit >= HASH_GOALS.ofLimit,
     },
   };
   const reference = outputs.sha256sum ?? outputs.dit;
   const outputsIdentical = Object.fromEntries(
     Object.entries(outputs).map(([tool, text]) => [tool, text === reference]),
   );
-
-  printResults(results, limit, ratios, goals, outputsIdentical, ditNetOfStartupGbPerSecond, progress);
-
-  const result = {
-    corpus: { dirs, jdk, files: files.length, bytes, distinctBytes },
-    method: {
-      rounds,
-      wallTime: 'performance.now() around each whole command (spawnSync); the median of the rounds counts',
-      order: 'tools interleaved within each round',
-      warmup: 'every corpus file read once, then one untimed call of each tool',
-      sha256sum: 'sequential calls with as many files as fit into ARG_MAX, like xargs',
-      gbPerSecond: 'bytes of all files listed (hard links counted under every name) / median seconds',
-      limit:
-        'openssl speed -evp sha256, 16 KiB blocks, 3 s: all cores (-multi) once per round, the median counts; one core once',
-    },
-    tools: results,
-    ditNetOfStartupGbPerSecond,
-    limit: limit && {
-      ...limit,
-      allCoresGbPerSecond: limitGbPerSecond,
-      oneCoreGbPerSecond: round3(limit.oneCoreBytesPerSecond / 1e9),
-    },
-    ratios,
-    goals,
-    outputsIdentical,
-    versions: {
-      coreutils: spawnSync('sha256sum', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? null,
-      node: process.version,
-    },
-  };
-  if (out) {
-    mkdirSync(dirname(out), { recursive: true });
-    const doc = { benchmark: 'hash', date: new Date().toISOString(), partial, machine: machine(), ...result };
-    writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
-    progress(`wrote ${out}`);
-  }
-  rmSync(listFile, { force: true });
-  return { result, partial };
+  return { results, ratios, goals, outputsIdentical, ditNetOfStartupGbPerSecond, limitGbPerSecond };
 }
 
 /** The JDK `javac` on PATH belongs to, else the first JDK folder in /usr/lib/jvm; null without one. */
@@ -320,35 +364,6 @@ function spawn(command, args, env) {
   const r = spawnSync(command, args, { env, encoding: 'utf8', maxBuffer: 1 << 30 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/**
- * Splits args into as few chunks as fit into one execve: ARG_MAX bounds argv + envp (strings, NULs
- * and pointers); keep a margin for the environment.
- *
- * @param {string[]} fixedArgv @param {string[]} args
- */
-function chunkForArgMax(fixedArgv, args) {
-  const argMax = Number(spawnSync('getconf', ['ARG_MAX'], { encoding: 'utf8' }).stdout?.trim()) || 131072;
-  const cost = (/** @type {string} */ s) => Buffer.byteLength(s) + 1 + 8;
-  const envCost = Object.entries(process.env).reduce((n, [k, v]) => n + cost(`${k}=${v}`), 8);
-  const budget = argMax - envCost - fixedArgv.reduce((n, a) => n + cost(a), 8) - 16384;
-  /** @type {string[][]} */
-  const chunks = [];
-  /** @type {string[]} */
-  let current = [];
-  let used = 0;
-  for (const arg of args) {
-    if (current.length > 0 && used + cost(arg) > budget) {
-      chunks.push(current);
-      current = [];
-      used = 0;
-    }
-    current.push(arg);
-    used += cost(arg);
-  }
-  if (current.length > 0) chunks.push(current);
-  return { chunks, argMax };
 }
 
 /** Bytes per second of `openssl speed -evp sha256` on 16 KiB blocks (the `sha256 ...k` line, in 1000s). */
@@ -413,7 +428,7 @@ function printResults(results, limit, ratios, goals, outputsIdentical, ditNet, p
 const round3 = (/** @type {number} */ x) => Math.round(x * 1000) / 1000;
 const gb = (/** @type {number} */ x) => (x / 1e9).toFixed(2);
 
-// Standalone: node bench/hash.mjs [--out FILE] [--rounds N] [--tools ...]
+// Standalone: node bench/hash/measure.mjs [--out FILE] [--rounds N] [--tools ...]
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
     options: {

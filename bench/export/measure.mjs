@@ -22,6 +22,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -34,15 +35,15 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DIT_BIN, DIT_BIN_SHOWN, median, printTable } from './shared.mjs';
+import { DIT_BIN, DIT_BIN_SHOWN, gitRevision, median, printTable } from '../lib/shared.mjs';
+import { EXPORT_GOALS } from './goal.mjs';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const THIS_FILE = fileURLToPath(import.meta.url);
 const TRACE_DIST = join(REPO, 'packages', 'trace', 'dist', 'index.js');
 const EXPORTER_DIST = join(REPO, 'packages', 'exporter', 'dist', 'index.js');
 const DPKG_INFO = '/var/lib/dpkg/info';
 const DEFAULT_RUNS = 5;
-const GOAL_RATIO = 1.5;
 const MiB = 1024 * 1024;
 
 /**
@@ -238,6 +239,16 @@ function fresh(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Whether a path exists on the host root, without following a final link. @param {string} path */
+function existsInRoot(path) {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** @param {string} dir  Counts everything below dir (not dir itself). */
 function countTree(dir) {
   let n = 0;
@@ -396,7 +407,7 @@ function packageSizes(entries, exportBytes) {
 
 // ---------------------------------------------------------------------------------------------------
 // Phase breakdown. What `dit export` runs is exportImage() in a fresh node process, JIT cold: so each
-// measured run is a fresh child (`node bench/export.mjs --phases SPEC.json`) that imports the built
+// measured run is a fresh child (`node bench/export/measure.mjs --phases SPEC.json`) that imports the built
 // exporter and runs one exportImage() (verify off), timed through its onProgress events; its stdout is
 // /dev/null (trace() passes the command's stdout through). trace() alone is timed the same way, in
 // fresh children, to split "trace event -> first closure done" into trace() and select+resolve.
@@ -534,15 +545,86 @@ function phaseBreakdown(exports, traces) {
  * @returns {Promise<{ result: object, partial: boolean }>}
  */
 export async function benchExport({ progress }) {
+  const settings = exportSettings();
+  const tarVersion = checkExportPrerequisites();
+  const { trace, straceArguments } = await import(pathToFileURL(TRACE_DIST).href);
+  const loadAtStart = os.loadavg().map(round1);
+  const tmp = mkdtempSync(join(os.tmpdir(), 'dit-bench-export-'));
+  // The script lives outside /tmp (dit leaves /tmp out of exports: it is scratch).
+  const scriptDir = mkdtempSync('/var/tmp/dit-bench-script-');
+  const scriptPath = join(scriptDir, 'fruit.sh');
+  writeFileSync(scriptPath, SCRIPT_TEXT);
+  chmodSync(scriptPath, 0o755);
+  chmodSync(scriptDir, 0o755);
+  const baseEnv = { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` };
+  /** @type {CaseContext} */
+  const context = { ...settings, progress, tmp, scriptPath, baseEnv, trace, straceArguments };
+
+  /** @type {any[]} */
+  const results = [];
+  /** @type {{ id: string, reason: string }[]} */
+  const skipped = [];
+  /** @type {string[][]} */
+  const rows = [];
+  /** @type {string[][]} */
+  const phaseRows = [];
+  try {
+    for (const c of settings.cases) {
+      const measured = await measureCase(c, context);
+      if ('skipped' in measured) {
+        progress(`${c.id}: skipped (${measured.skipped})`);
+        skipped.push({ id: c.id, reason: measured.skipped });
+        continue;
+      }
+      results.push(measured.result);
+      rows.push(measured.row);
+      phaseRows.push(measured.phaseRow);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(scriptDir, { recursive: true, force: true });
+  }
+
+  printTables(rows, phaseRows);
+  printSummary(results, skipped);
+  const partial = skipped.length > 0 || settings.only !== undefined || settings.runs < DEFAULT_RUNS;
+  return {
+    partial,
+    result: {
+      method: exportMethod(settings, baseEnv),
+      cases: results,
+      skipped,
+      loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map(round1) },
+      versions: {
+        dit: gitRevision(),
+        strace: spawnSync('strace', ['-V'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? null,
+        tar: tarVersion,
+      },
+    },
+  };
+}
+
+/**
+ * @typedef {object} CaseContext  What every case of a run shares.
+ * @property {number} runs
+ * @property {number} verifyRuns
+ * @property {number} traceRuns
+ * @property {(line?: string) => void} progress
+ * @property {string} tmp
+ * @property {string} scriptPath
+ * @property {Record<string, string>} baseEnv
+ * @property {(argv: string[], o: object) => Promise<any>} trace
+ * @property {(log: string) => string[]} straceArguments
+ */
+
+/** Runs, and which cases (BENCH_EXPORT_RUNS, BENCH_EXPORT_CASES). */
+function exportSettings() {
   // biome-ignore lint/suspicious/noUndeclaredEnvVars: a knob of this script, not an input of a turbo task
   const runs = Math.max(1, Number(process.env.BENCH_EXPORT_RUNS) || DEFAULT_RUNS);
-  const verifyRuns = Math.min(3, runs);
-  const traceRuns = runs * 2; // a plain run is a few ms: twice as many costs nothing
   // biome-ignore lint/suspicious/noUndeclaredEnvVars: a knob of this script, not an input of a turbo task
   const only = process.env.BENCH_EXPORT_CASES?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const cases = allCases().filter((c) => !only || only.includes(c.id));
   if (only) {
     const unknown = only.filter((id) => !allCases().some((c) => c.id === id));
     if (unknown.length > 0)
@@ -552,7 +634,17 @@ export async function benchExport({ progress }) {
           .join(', ')})`,
       );
   }
+  return {
+    runs,
+    verifyRuns: Math.min(3, runs),
+    traceRuns: runs * 2, // a plain run is a few ms: twice as many costs nothing
+    only,
+    cases: allCases().filter((c) => !only || only.includes(c.id)),
+  };
+}
 
+/** Fails at once when something the benchmark runs is missing; returns GNU tar's version line. */
+function checkExportPrerequisites() {
   for (const [path, fix] of [
     [DIT_BIN, 'build and link the CLI first (pnpm install && pnpm build)'],
     [TRACE_DIST, 'build it first (pnpm build)'],
@@ -565,288 +657,307 @@ export async function benchExport({ progress }) {
   }
   const tarVersion = spawnSync('tar', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? '';
   if (!tarVersion.includes('GNU tar')) throw new Error(`tar is not GNU tar (${tarVersion})`);
-  const { trace, straceArguments } = await import(pathToFileURL(TRACE_DIST).href);
+  return tarVersion;
+}
 
-  const loadAtStart = os.loadavg().map(round1);
-  const tmp = mkdtempSync(join(os.tmpdir(), 'dit-bench-export-'));
-  // The script lives outside /tmp (dit leaves /tmp out of exports: it is scratch).
-  const scriptDir = mkdtempSync('/var/tmp/dit-bench-script-');
-  const scriptPath = join(scriptDir, 'fruit.sh');
-  writeFileSync(scriptPath, SCRIPT_TEXT);
-  chmodSync(scriptPath, 0o755);
-  chmodSync(scriptDir, 0o755);
+/**
+ * One case: warm-up, then dit export, tar of the same entries, dit export with verification and the
+ * phase children interleaved; the tracing overhead; the sizes against the packages.
+ *
+ * @param {BenchCase} c @param {CaseContext} ctx
+ * @returns {Promise<{ skipped: string } | { result: any, row: string[], phaseRow: string[] }>}
+ */
+async function measureCase(c, ctx) {
+  const { progress, runs, verifyRuns } = ctx;
+  const argv = c.script ? [ctx.scriptPath] : c.argv;
+  const env = { ...ctx.baseEnv, ...c.env };
+  const missing = c.needs.filter((p) => !existsSync(p));
+  if (missing.length > 0) return { skipped: `missing ${missing.join(', ')}` };
+  const dir = join(ctx.tmp, c.id);
+  mkdirSync(dir);
+  const reportFile = join(dir, 'report.json');
+  const verifiedReportFile = join(dir, 'report-verified.json');
+  const out = join(dir, 'out');
+  const tarOut = join(dir, 'tar-out');
 
-  const baseEnv = { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` };
-  /** @type {any[]} */
-  const results = [];
-  /** @type {{ id: string, reason: string }[]} */
-  const skipped = [];
-  /** @type {{ label: string, row: string[] }[]} */
-  const rows = [];
-  /** @type {string[][]} */
-  const phaseRows = [];
-
-  try {
-    for (const c of cases) {
-      const argv = c.script ? [scriptPath] : c.argv;
-      const env = { ...baseEnv, ...c.env };
-      const missing = c.needs.filter((p) => !existsSync(p));
-      if (missing.length > 0) {
-        const reason = `missing ${missing.join(', ')}`;
-        progress(`${c.id}: skipped (${reason})`);
-        skipped.push({ id: c.id, reason });
-        continue;
-      }
-      const dir = join(tmp, c.id);
-      mkdirSync(dir);
-      const reportFile = join(dir, 'report.json');
-      const verifiedReportFile = join(dir, 'report-verified.json');
-      const listFile = join(dir, 'list');
-      const out = join(dir, 'out');
-      const tarOut = join(dir, 'tar-out');
-      const straceLog = join(dir, 'strace.log');
-
-      // --- Warm-up (untimed): the command, then dit export, which also gives the file list.
-      progress(`${c.id}: warming up ...`);
-      const plain = spawnSync(argv[0] ?? '', argv.slice(1), { env, cwd: '/', encoding: 'utf8' });
-      if (plain.error || plain.status !== 0) {
-        const reason = `the command fails here (${plain.error?.message ?? `exit ${plain.status ?? plain.signal}`}): ${(plain.stderr ?? '').trim().slice(0, 200)}`;
-        progress(`${c.id}: skipped (${reason})`);
-        skipped.push({ id: c.id, reason });
-        continue;
-      }
-      progress(`${c.id}: ${shellJoin(argv)} -> ${plain.stdout.trim().split('\n')[0]}`);
-      const ditArgs = (/** @type {boolean} */ verify) => [
-        'export',
-        '--path',
-        out,
-        ...(verify ? [] : ['--no-verify']),
-        '--report',
-        verify ? verifiedReportFile : reportFile,
-        '--',
-        ...argv,
-      ];
-      const runDit = (/** @type {boolean} */ verify) => {
-        const r = spawnSync(DIT_BIN, ditArgs(verify), {
-          env,
-          cwd: '/',
-          encoding: 'utf8',
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        mustSucceed(`${c.id}: dit export${verify ? '' : ' --no-verify'}`, r);
-      };
-      fresh(out);
-      runDit(false);
-      const report = JSON.parse(readFileSync(reportFile, 'utf8'));
-
-      // The tar peer: exactly the report's entries (dit's file list is the same on every run).
-      /** @type {{ path: string, type: string, size: number, hardLinkOf?: string }[]} */
-      const entries = report.entries;
-      const listed = entries.filter((e) => ['file', 'symlink', 'directory'].includes(e.type));
-      // Relative to /; `/` itself (the working directory, when the report has it) is `.`.
-      writeFileSync(listFile, listed.map((e) => `${e.path.replace(/^\/+/, '') || '.'}\0`).join(''));
-      const tarScript = `set -o pipefail; tar -C / --no-recursion --numeric-owner -cf - --null -T "$1" | tar -C "$2" --numeric-owner -xpf -`;
-      const runTar = () => {
-        const r = spawnSync('/bin/bash', ['-c', tarScript, 'bash', listFile, tarOut], {
-          cwd: '/',
-          encoding: 'utf8',
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        mustSucceed(`${c.id}: tar`, r);
-      };
-      const prepareTar = () => {
-        fresh(tarOut);
-        mkdirSync(tarOut);
-      };
-      prepareTar();
-      runTar();
-      const tarEntries = countTree(tarOut);
-      const expected = listed.filter((e) => e.path !== '/').length;
-      if (tarEntries !== expected)
-        progress(`${c.id}: note: tar extracted ${tarEntries} entries, ${expected} expected`);
-      fresh(out);
-      runDit(false);
-
-      // --- 1+2+5. Interleaved, run i of each before run i+1 of any: dit export --no-verify, tar, dit
-      // export with verification (its first verifyRuns rounds), and the phase breakdown children.
-      const phaseOut = join(dir, 'phase-out');
-      const phaseCommon = { argv, env, output: phaseOut, resultFile: join(dir, 'phase-result.json') };
-      const phaseSpec = join(dir, 'phase-spec.json');
-      progress(
-        `${c.id}: dit export --no-verify, tar, phase children x${runs}, dit export (verifying) x${verifyRuns} ...`,
-      );
-      const [dit, tar, verified, phaseExport, phaseTrace] = await timeInterleaved(runs, [
-        { fn: () => runDit(false), before: () => fresh(out) },
-        { fn: runTar, before: prepareTar },
-        { fn: () => runDit(true), before: () => fresh(out), runs: verifyRuns },
-        {
-          fn: () => runPhasesChild({ mode: 'export', ...phaseCommon }, phaseSpec),
-          before: () => fresh(phaseOut),
-        },
-        { fn: () => runPhasesChild({ mode: 'trace', ...phaseCommon }, phaseSpec) },
-      ]);
-      fresh(phaseOut);
-      if (!dit || !tar || !verified || !phaseExport || !phaseTrace) throw new Error('unreachable');
-      const verifiedReport = JSON.parse(readFileSync(verifiedReportFile, 'utf8'));
-      const verification = verifiedReport.verification;
-      if (!verification?.ok) progress(`${c.id}: note: verification did not pass: ${verification?.note}`);
-
-      // --- 3. Tracing overhead: plain, strace with trace()'s arguments, trace() (interleaved).
-      progress(`${c.id}: plain / strace / trace() x${traceRuns} each ...`);
-      const runPlain = () => {
-        const r = spawnSync(argv[0] ?? '', argv.slice(1), {
-          env,
-          cwd: '/',
-          encoding: 'utf8',
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        mustSucceed(`${c.id}: plain run`, r);
-      };
-      const straceArgv = [...straceArguments(straceLog), '--', ...argv];
-      const runStrace = () => {
-        const r = spawnSync('strace', straceArgv, {
-          env,
-          cwd: '/',
-          encoding: 'utf8',
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        mustSucceed(`${c.id}: strace`, r);
-      };
-      /** @type {number[]} */
-      const straceRunMs = [];
-      let tracedPaths = 0;
-      const runTrace = async () => {
-        const r = await trace(argv, { env, cwd: '/', stdio: 'pipe' });
-        if (r.exitCode !== 0) throw new Error(`${c.id}: trace(): exit ${r.exitCode ?? r.signal}`);
-        straceRunMs.push(r.durationMs);
-        tracedPaths = r.paths.length;
-      };
-      runPlain();
-      runStrace();
-      await runTrace();
-      straceRunMs.length = 0;
-      const [plainT, straceT, traceT] = await timeInterleaved(traceRuns, [
-        { fn: runPlain },
-        { fn: runStrace },
-        { fn: runTrace },
-      ]);
-
-      // --- 4. Sizes against the packages.
-      const size = packageSizes(entries, report.totals.bytes);
-
-      // --- 5. Where dit's time goes.
-      const phases = phaseBreakdown(phaseExport.values, phaseTrace.values);
-      // The CLI beyond the child: its own start-up (the CLI's CommonJS bundles, against the child's ESM imports), argument parsing, writing the report.
-      const cliOverheadMs = round1(dit.medianMs - phases.childWallMs);
-
-      const ratio = dit.medianMs / tar.medianMs;
-      const verifyCostMs = round1(verified.medianMs - dit.medianMs);
-      const envShown = envPrefix(c.env);
-      const result = {
-        id: c.id,
-        loadAverage1m: round1(os.loadavg()[0] ?? 0),
-        label: c.label,
-        argv,
-        env: c.env,
-        command: `${envShown}${shellJoin(argv)}`,
-        ...(c.script ? { script: SCRIPT_TEXT } : {}),
-        totals: report.totals,
-        warnings: report.warnings,
-        dit: {
-          command: `${envShown}${DIT_BIN_SHOWN} ${shellJoin(ditArgs(false))}`.replaceAll(dir, 'DIR'),
-          ...timing(dit),
-          traceDurationMs: report.trace?.durationMs ?? null,
-          tracedPaths: report.trace?.paths ?? null,
-        },
-        verify: {
-          command: `${envShown}${DIT_BIN_SHOWN} ${shellJoin(ditArgs(true))}`.replaceAll(dir, 'DIR'),
-          ...timing(verified),
-          costMs: verifyCostMs,
-          cpuCostMs: round1(verified.cpuMedianMs - dit.cpuMedianMs),
-          ok: verification?.ok ?? false,
-          isolation: verification?.isolation ?? null,
-          note: verification?.note ?? null,
-        },
-        tar: {
-          command: `set -o pipefail; tar -C / --no-recursion --numeric-owner -cf - --null -T LIST | tar -C DEST --numeric-owner -xpf -`,
-          listed: listed.length,
-          extractedEntries: tarEntries,
-          ...timing(tar),
-        },
-        ratioExportToTar: Math.round(ratio * 100) / 100,
-        ratioExportToTarCpu:
-          tar.cpuMedianMs > 0 ? Math.round((dit.cpuMedianMs / tar.cpuMedianMs) * 100) / 100 : null,
-        goalRatio: GOAL_RATIO,
-        goalMet: ratio <= GOAL_RATIO,
-        tracing: {
-          plain: { command: `${envShown}${shellJoin(argv)}`, ...timing(plainT) },
-          strace: {
-            command: `${envShown}strace ${shellJoin(straceArguments('LOG'))} -- ${shellJoin(argv)}`,
-            ...timing(straceT),
-          },
-          traceApi: {
-            command: `trace(${JSON.stringify(argv)}, { env, cwd: '/', stdio: 'pipe' }) from packages/trace/dist`,
-            ...timing(traceT),
-            straceRunMedianMs: round1(median(straceRunMs)),
-            paths: tracedPaths,
-          },
-          straceOverhead: Math.round((straceT.medianMs / plainT.medianMs) * 100) / 100,
-          traceOverhead: Math.round((traceT.medianMs / plainT.medianMs) * 100) / 100,
-        },
-        size,
-        phases: { ...phases, cliOverheadMs },
-      };
-      results.push(result);
-
-      rows.push({
-        label: c.id,
-        row: [
-          c.id,
-          String(report.totals.files),
-          (report.totals.bytes / MiB).toFixed(1),
-          (size.packagesBytes / MiB).toFixed(1),
-          (dit.medianMs / 1000).toFixed(2),
-          (tar.medianMs / 1000).toFixed(3),
-          `${ratio.toFixed(1)}x`,
-          (verifyCostMs / 1000).toFixed(2),
-          plainT.medianMs.toFixed(1),
-          traceT.medianMs.toFixed(1),
-          `${(traceT.medianMs / plainT.medianMs).toFixed(2)}x`,
-        ],
-      });
-      phaseRows.push([
-        c.id,
-        dit.medianMs.toFixed(0),
-        cliOverheadMs.toFixed(0),
-        phases.nodeStartImportMs.toFixed(0),
-        phases.setupMs.toFixed(0),
-        phases.straceRunMs.toFixed(0),
-        phases.traceParseWalkMs.toFixed(0),
-        phases.selectResolveMs.toFixed(0),
-        phases.runtimeDataMkdirMs.toFixed(0),
-        phases.copyMs.toFixed(0),
-        phases.hashMs.toFixed(0),
-        phases.exitMs.toFixed(0),
-        tar.medianMs.toFixed(0),
-        dit.cpuMedianMs.toFixed(0),
-        tar.cpuMedianMs.toFixed(0),
-      ]);
-      progress(
-        `${c.id}: export ${dit.medianMs.toFixed(0)} ms, tar ${tar.medianMs.toFixed(0)} ms (${ratio.toFixed(1)}x), ` +
-          `verify +${verifyCostMs.toFixed(0)} ms, plain ${plainT.medianMs.toFixed(1)} ms, trace() ${traceT.medianMs.toFixed(1)} ms`,
-      );
-      fresh(out);
-      fresh(tarOut);
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-    rmSync(scriptDir, { recursive: true, force: true });
+  // --- Warm-up (untimed): the command, then dit export, which also gives the file list.
+  progress(`${c.id}: warming up ...`);
+  const plain = spawnSync(argv[0] ?? '', argv.slice(1), { env, cwd: '/', encoding: 'utf8' });
+  if (plain.error || plain.status !== 0) {
+    return {
+      skipped: `the command fails here (${plain.error?.message ?? `exit ${plain.status ?? plain.signal}`}): ${(plain.stderr ?? '').trim().slice(0, 200)}`,
+    };
   }
+  progress(`${c.id}: ${shellJoin(argv)} -> ${plain.stdout.trim().split('\n')[0]}`);
+  const ditArgs = (/** @type {boolean} */ verify) => [
+    'export',
+    '--path',
+    out,
+    ...(verify ? [] : ['--no-verify']),
+    '--report',
+    verify ? verifiedReportFile : reportFile,
+    '--',
+    ...argv,
+  ];
+  const runDit = (/** @type {boolean} */ verify) => {
+    const r = spawnSync(DIT_BIN, ditArgs(verify), {
+      env,
+      cwd: '/',
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    mustSucceed(`${c.id}: dit export${verify ? '' : ' --no-verify'}`, r);
+  };
+  fresh(out);
+  runDit(false);
+  const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+  const tarPeer = tarOfReport(c, report, join(dir, 'list'), tarOut, progress);
+  fresh(out);
+  runDit(false);
 
-  printTables(
-    rows.map((r) => r.row),
-    phaseRows,
+  // --- 1+2+5. Interleaved, run i of each before run i+1 of any: dit export --no-verify, tar, dit
+  // export with verification (its first verifyRuns rounds), and the phase breakdown children.
+  const phaseOut = join(dir, 'phase-out');
+  const phaseCommon = { argv, env, output: phaseOut, resultFile: join(dir, 'phase-result.json') };
+  const phaseSpec = join(dir, 'phase-spec.json');
+  progress(
+    `${c.id}: dit export --no-verify, tar, phase children x${runs}, dit export (verifying) x${verifyRuns} ...`,
   );
+  const [dit, tar, verified, phaseExport, phaseTrace] = await timeInterleaved(runs, [
+    { fn: () => runDit(false), before: () => fresh(out) },
+    { fn: tarPeer.run, before: tarPeer.prepare },
+    { fn: () => runDit(true), before: () => fresh(out), runs: verifyRuns },
+    {
+      fn: () => runPhasesChild({ mode: 'export', ...phaseCommon }, phaseSpec),
+      before: () => fresh(phaseOut),
+    },
+    { fn: () => runPhasesChild({ mode: 'trace', ...phaseCommon }, phaseSpec) },
+  ]);
+  fresh(phaseOut);
+  if (!dit || !tar || !verified || !phaseExport || !phaseTrace) throw new Error('unreachable');
+  const verification = JSON.parse(readFileSync(verifiedReportFile, 'utf8')).verification;
+  if (!verification?.ok) progress(`${c.id}: note: verification did not pass: ${verification?.note}`);
+
+  // --- 3. Tracing overhead. 4. Sizes against the packages. 5. Where dit's time goes.
+  const tracing = await tracingOverhead(c.id, argv, env, join(dir, 'strace.log'), ctx);
+  const size = packageSizes(report.entries, report.totals.bytes);
+  const phases = phaseBreakdown(phaseExport.values, phaseTrace.values);
+  const measured = {
+    argv,
+    dir,
+    ditArgs,
+    report,
+    verification,
+    tarPeer,
+    dit,
+    tar,
+    verified,
+    tracing,
+    size,
+    phases,
+  };
+  const result = caseResult(c, measured, ctx);
+  progress(
+    `${c.id}: export ${dit.medianMs.toFixed(0)} ms, tar ${tar.medianMs.toFixed(0)} ms (${result.ratioExportToTar}x), ` +
+      `verify +${result.verify.costMs.toFixed(0)} ms, plain ${tracing.plain.medianMs.toFixed(1)} ms, trace() ${tracing.trace.medianMs.toFixed(1)} ms`,
+  );
+  fresh(out);
+  fresh(tarOut);
+  return { result, ...caseRows(result, measured) };
+}
+
+/**
+ * The tar peer: exactly the report's entries that exist in the source (dit's file list is the same on
+ * every run), copied with `tar -c | tar -x`; run once here to check it extracts them all.
+ *
+ * @param {BenchCase} c @param {any} report @param {string} listFile @param {string} tarOut
+ * @param {(line?: string) => void} progress
+ */
+function tarOfReport(c, report, listFile, tarOut, progress) {
+  /** @type {{ path: string, type: string, size: number, hardLinkOf?: string }[]} */
+  const entries = report.entries;
+  // Only what exists in the source: the dpkg records dit writes into status.d are not there to copy.
+  const listed = entries.filter(
+    (e) => ['file', 'symlink', 'directory'].includes(e.type) && existsInRoot(e.path),
+  );
+  // Relative to /; `/` itself (the working directory, when the report has it) is `.`.
+  writeFileSync(listFile, listed.map((e) => `${e.path.replace(/^\/+/, '') || '.'}\0`).join(''));
+  const tarScript = `set -o pipefail; tar -C / --no-recursion --numeric-owner -cf - --null -T "$1" | tar -C "$2" --numeric-owner -xpf -`;
+  const run = () => {
+    const r = spawnSync('/bin/bash', ['-c', tarScript, 'bash', listFile, tarOut], {
+      cwd: '/',
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    mustSucceed(`${c.id}: tar`, r);
+  };
+  const prepare = () => {
+    fresh(tarOut);
+    mkdirSync(tarOut);
+  };
+  prepare();
+  run();
+  const extracted = countTree(tarOut);
+  const expected = listed.filter((e) => e.path !== '/').length;
+  if (extracted !== expected)
+    progress(`${c.id}: note: tar extracted ${extracted} entries, ${expected} expected`);
+  return { listed: listed.length, extracted, run, prepare };
+}
+
+/**
+ * The command plain, under strace with trace()'s arguments, and through trace() (interleaved).
+ *
+ * @param {string} id @param {string[]} argv @param {Record<string, string>} env @param {string} straceLog
+ * @param {CaseContext} ctx
+ */
+async function tracingOverhead(id, argv, env, straceLog, ctx) {
+  ctx.progress(`${id}: plain / strace / trace() x${ctx.traceRuns} each ...`);
+  const quiet = /** @type {const} */ ({
+    env,
+    cwd: '/',
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const runPlain = () => mustSucceed(`${id}: plain run`, spawnSync(argv[0] ?? '', argv.slice(1), quiet));
+  const straceArgv = [...ctx.straceArguments(straceLog), '--', ...argv];
+  const runStrace = () => mustSucceed(`${id}: strace`, spawnSync('strace', straceArgv, quiet));
+  /** @type {number[]} */
+  const straceRunMs = [];
+  let paths = 0;
+  const runTrace = async () => {
+    const r = await ctx.trace(argv, { env, cwd: '/', stdio: 'pipe' });
+    if (r.exitCode !== 0) throw new Error(`${id}: trace(): exit ${r.exitCode ?? r.signal}`);
+    straceRunMs.push(r.durationMs);
+    paths = r.paths.length;
+  };
+  runPlain();
+  runStrace();
+  await runTrace();
+  straceRunMs.length = 0;
+  const [plain, strace, trace] = await timeInterleaved(ctx.traceRuns, [
+    { fn: runPlain },
+    { fn: runStrace },
+    { fn: runTrace },
+  ]);
+  if (!plain || !strace || !trace) throw new Error('unreachable');
+  return { plain, strace, trace, straceRunMs, paths };
+}
+
+/**
+ * One case's result document.
+ *
+ * @param {BenchCase} c @param {any} m  What measureCase measured. @param {CaseContext} ctx
+ */
+function caseResult(c, m, ctx) {
+  const { argv, dir, ditArgs, report, verification, tarPeer, dit, tar, verified, tracing, size, phases } = m;
+  const { straceArguments } = ctx;
+  const { plain: plainT, strace: straceT, trace: traceT, straceRunMs, paths: tracedPaths } = tracing;
+  // The CLI beyond the child: its own start-up (the CLI's CommonJS bundles, against the child's ESM imports), argument parsing, writing the report.
+  const cliOverheadMs = round1(dit.medianMs - phases.childWallMs);
+  const ratio = dit.medianMs / tar.medianMs;
+  const verifyCostMs = round1(verified.medianMs - dit.medianMs);
+  const envShown = envPrefix(c.env);
+  return {
+    id: c.id,
+    loadAverage1m: round1(os.loadavg()[0] ?? 0),
+    label: c.label,
+    argv,
+    env: c.env,
+    command: `${envShown}${shellJoin(argv)}`,
+    ...(c.script ? { script: SCRIPT_TEXT } : {}),
+    totals: report.totals,
+    warnings: report.warnings,
+    dit: {
+      command: `${envShown}${DIT_BIN_SHOWN} ${shellJoin(ditArgs(false))}`.replaceAll(dir, 'DIR'),
+      ...timing(dit),
+      traceDurationMs: report.trace?.durationMs ?? null,
+      tracedPaths: report.trace?.paths ?? null,
+    },
+    verify: {
+      command: `${envShown}${DIT_BIN_SHOWN} ${shellJoin(ditArgs(true))}`.replaceAll(dir, 'DIR'),
+      ...timing(verified),
+      costMs: verifyCostMs,
+      cpuCostMs: round1(verified.cpuMedianMs - dit.cpuMedianMs),
+      ok: verification?.ok ?? false,
+      isolation: verification?.isolation ?? null,
+      note: verification?.note ?? null,
+    },
+    tar: {
+      command: `set -o pipefail; tar -C / --no-recursion --numeric-owner -cf - --null -T LIST | tar -C DEST --numeric-owner -xpf -`,
+      listed: tarPeer.listed,
+      extractedEntries: tarPeer.extracted,
+      ...timing(tar),
+    },
+    ratioExportToTar: Math.round(ratio * 100) / 100,
+    ratioExportToTarCpu:
+      tar.cpuMedianMs > 0 ? Math.round((dit.cpuMedianMs / tar.cpuMedianMs) * 100) / 100 : null,
+    goalRatio: EXPORT_GOALS.vsTar,
+    goalMet: ratio <= EXPORT_GOALS.vsTar,
+    tracing: {
+      plain: { command: `${envShown}${shellJoin(argv)}`, ...timing(plainT) },
+      strace: {
+        command: `${envShown}strace ${shellJoin(straceArguments('LOG'))} -- ${shellJoin(argv)}`,
+        ...timing(straceT),
+      },
+      traceApi: {
+        command: `trace(${JSON.stringify(argv)}, { env, cwd: '/', stdio: 'pipe' }) from packages/trace/dist`,
+        ...timing(traceT),
+        straceRunMedianMs: round1(median(straceRunMs)),
+        paths: tracedPaths,
+      },
+      straceOverhead: Math.round((straceT.medianMs / plainT.medianMs) * 100) / 100,
+      traceOverhead: Math.round((traceT.medianMs / plainT.medianMs) * 100) / 100,
+    },
+    size,
+    phases: { ...phases, cliOverheadMs },
+  };
+}
+
+/**
+ * The case's rows of the printed tables.
+ *
+ * @param {any} result @param {any} m  What measureCase measured.
+ * @returns {{ row: string[], phaseRow: string[] }}
+ */
+function caseRows(result, m) {
+  const { report, size, dit, tar, phases, tracing } = m;
+  const { plain, trace } = tracing;
+  return {
+    row: [
+      result.id,
+      String(report.totals.files),
+      (report.totals.bytes / MiB).toFixed(1),
+      (size.packagesBytes / MiB).toFixed(1),
+      (dit.medianMs / 1000).toFixed(2),
+      (tar.medianMs / 1000).toFixed(3),
+      `${(dit.medianMs / tar.medianMs).toFixed(1)}x`,
+      (result.verify.costMs / 1000).toFixed(2),
+      plain.medianMs.toFixed(1),
+      trace.medianMs.toFixed(1),
+      `${(trace.medianMs / plain.medianMs).toFixed(2)}x`,
+    ],
+    phaseRow: [
+      result.id,
+      dit.medianMs.toFixed(0),
+      result.phases.cliOverheadMs.toFixed(0),
+      phases.nodeStartImportMs.toFixed(0),
+      phases.setupMs.toFixed(0),
+      phases.straceRunMs.toFixed(0),
+      phases.traceParseWalkMs.toFixed(0),
+      phases.selectResolveMs.toFixed(0),
+      phases.runtimeDataMkdirMs.toFixed(0),
+      phases.copyMs.toFixed(0),
+      phases.hashMs.toFixed(0),
+      phases.exitMs.toFixed(0),
+      tar.medianMs.toFixed(0),
+      dit.cpuMedianMs.toFixed(0),
+      tar.cpuMedianMs.toFixed(0),
+    ],
+  };
+}
+
+/** @param {any[]} results @param {{ id: string, reason: string }[]} skipped */
+function printSummary(results, skipped) {
   console.log('');
   for (const x of results) {
     console.log(
@@ -861,7 +972,7 @@ export async function benchExport({ progress }) {
   for (const x of results) {
     console.log(
       `${x.id}: export/tar ${x.ratioExportToTar}x (CPU time ${x.ratioExportToTarCpu ?? '-'}x):` +
-        ` goal <= ${GOAL_RATIO}x ${x.goalMet ? 'met' : 'NOT met'}` +
+        ` goal <= ${EXPORT_GOALS.vsTar}x ${x.goalMet ? 'met' : 'NOT met'}` +
         `; dit's copy alone (materialize after the first file) ${x.phases.copyMs} ms, with hashing` +
         ` ${round1(x.phases.copyMs + x.phases.hashMs)} ms, vs tar ${x.tar.medianMs} ms` +
         ` (${(x.phases.copyMs / x.tar.medianMs).toFixed(2)}x, ${((x.phases.copyMs + x.phases.hashMs) / x.tar.medianMs).toFixed(2)}x)`,
@@ -869,38 +980,30 @@ export async function benchExport({ progress }) {
     if (!x.verify.ok) console.log(`${x.id}: verification did not pass: ${x.verify.note}`);
   }
   for (const s of skipped) console.log(`${s.id}: skipped: ${s.reason}`);
+}
 
-  const partial = skipped.length > 0 || only !== undefined || runs < DEFAULT_RUNS;
+/**
+ * How the figures were measured, stored with them.
+ *
+ * @param {{ runs: number, verifyRuns: number, traceRuns: number }} settings @param {Record<string, string>} baseEnv
+ */
+function exportMethod({ runs, verifyRuns, traceRuns }, baseEnv) {
   return {
-    partial,
-    result: {
-      method: {
-        runs,
-        verifyRuns,
-        traceRuns,
-        statistic:
-          'median wall time (performance.now() around spawnSync / await) of the timed runs; cpuMs: user+system time of the waited-for process tree (/proc/self/stat cutime+cstime delta, 10 ms ticks)',
-        warmup:
-          'per case, untimed: the command once, dit export twice, tar once, strace and trace() once, exportImage once in the phase child',
-        freshOutput:
-          'every run writes into a folder that does not exist yet (removed, untimed, before the run)',
-        environment: `${JSON.stringify(baseEnv)} plus each case's env; cwd /`,
-        verifyCost: 'median(dit export with verification) - median(dit export --no-verify)',
-        tar: 'the report entries of type file, symlink or directory, paths relative to /, NUL-separated',
-        packages:
-          'each exported file and symlink mapped to its package through /var/lib/dpkg/info/*.list (merged-/usr spellings and realpath tried); Installed-Size (KiB) of the distinct packages summed',
-        phases:
-          'per run, a fresh node process (JIT cold, like the CLI) imports packages/exporter/dist and runs one exportImage() (verify off), timed through onProgress: node+imports (process start -> exporter loaded), setup (-> trace event), strace run (the trace report durationMs), trace parse+walk (trace() alone, in its own fresh processes, minus its strace run), select+resolve (trace event -> first closure done, minus trace() alone), runtime data+mkdir (-> first file copied), copy (-> hash event: the other files, symlinks, directory attributes), hash (-> end), exit (-> child gone); cli+report = dit export median - child wall median (negative where the CLI bundles start faster than the ESM imports of the child)',
-      },
-      cases: results,
-      skipped,
-      loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map(round1) },
-      versions: {
-        dit: gitRevision(),
-        strace: spawnSync('strace', ['-V'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? null,
-        tar: tarVersion,
-      },
-    },
+    runs,
+    verifyRuns,
+    traceRuns,
+    statistic:
+      'median wall time (performance.now() around spawnSync / await) of the timed runs; cpuMs: user+system time of the waited-for process tree (/proc/self/stat cutime+cstime delta, 10 ms ticks)',
+    warmup:
+      'per case, untimed: the command once, dit export twice, tar once, strace and trace() once, exportImage once in the phase child',
+    freshOutput: 'every run writes into a folder that does not exist yet (removed, untimed, before the run)',
+    environment: `${JSON.stringify(baseEnv)} plus each case's env; cwd /`,
+    verifyCost: 'median(dit export with verification) - median(dit export --no-verify)',
+    tar: 'the report entries of type file, symlink or directory, paths relative to /, NUL-separated',
+    packages:
+      'each exported file and symlink mapped to its package through /var/lib/dpkg/info/*.list (merged-/usr spellings and realpath tried); Installed-Size (KiB) of the distinct packages summed',
+    phases:
+      'per run, a fresh node process (JIT cold, like the CLI) imports packages/exporter/dist and runs one exportImage() (verify off), timed through onProgress: node+imports (process start -> exporter loaded), setup (-> trace event), strace run (the trace report durationMs), trace parse+walk (trace() alone, in its own fresh processes, minus its strace run), select+resolve (trace event -> first closure done, minus trace() alone), runtime data+mkdir (-> first file copied), copy (-> hash event: the other files, symlinks, directory attributes), hash (-> end), exit (-> child gone); cli+report = dit export median - child wall median (negative where the CLI bundles start faster than the ESM imports of the child)',
   };
 }
 
@@ -951,12 +1054,7 @@ function printTables(rows, phaseRows) {
   );
 }
 
-function gitRevision() {
-  const r = spawnSync('git', ['-C', REPO, 'describe', '--always', '--dirty'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-// The phase child: `node bench/export.mjs --phases SPEC.json` (started by runPhasesChild()).
+// The phase child: `node bench/export/measure.mjs --phases SPEC.json` (started by runPhasesChild()).
 if (process.argv[1] === THIS_FILE && process.argv[2] === '--phases') {
   const spec = JSON.parse(readFileSync(process.argv[3] ?? '', 'utf8'));
   phasesChild(spec).catch((e) => {
