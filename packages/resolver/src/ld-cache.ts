@@ -68,6 +68,10 @@ const HWCAP_EXTENSION_HIGH = 0x4000_0000;
 const ISA_LEVEL_MASK = 0x3ff;
 /** _DL_HWCAP_TLS_MASK: 2.36 never excludes this bit (`tls` subdirectories). */
 const HWCAP_TLS = 1n << 63n;
+/** x86's _DL_HWCAP_PLATFORM: _DL_PLATFORMS_COUNT (4) bits from _DL_FIRST_PLATFORM (48). */
+const X86_PLATFORM_BITS = 0xfn << 48n;
+/** The cache flags of x86-64 and x32 libraries (FLAG_X8664_LIB64, FLAG_X8664_LIBX32 with libc6). */
+const X86_FLAGS = new Set([0x0303, 0x0803]);
 const U64_MASK = (1n << 64n) - 1n;
 /** FLAG_ELF_LIBC6, the generic `_DL_CACHE_DEFAULT_ID`. */
 const FLAG_ELF_LIBC6 = 0x0003;
@@ -81,6 +85,8 @@ const MAX_DISPLAY_STRING = 4096;
  * unterminated strings could otherwise make parsing quadratic in time and memory.
  */
 const MAX_DECODED_TOTAL = 64 * 1024 * 1024;
+/** ld.so maps the cache whole; bytes past its end up to the page boundary read as zeros. */
+const PAGE_SIZE = 4096;
 
 type ByteOrder = 'little' | 'big';
 
@@ -310,10 +316,17 @@ function readOldTable(data: Uint8Array, order: ByteOrder, strings: StringDecoder
   return cache;
 }
 
-/** `_dl_cache_verify_ptr`: an offset at or past the end makes the string unusable. */
+/**
+ * `_dl_cache_verify_ptr`: an offset at or past the end of the file makes the string unusable. ld.so
+ * checks the offset against the size of the whole file even where the strings start further in (the
+ * old table, the compat layout), and then reads past the end: the rest of the mapping's last page is
+ * zeros there, an empty string (`data.length` stands for it). Past that page it would fault: we call
+ * the string unusable. Found by the fuzzer: we gave up a lookup where ld.so read "" and went on.
+ */
 function stringPos(data: Uint8Array, base: number, offset: number): number {
   const pos = base + offset;
-  return pos < data.length ? pos : -1;
+  if (pos < data.length) return pos;
+  return offset < data.length && pos < alignUp(data.length, PAGE_SIZE) ? data.length : -1;
 }
 
 interface Extensions {
@@ -415,7 +428,11 @@ export function lookupLdCache(cache: LdCache, name: string, options: LdCacheLook
   // Entries of the old format are 12 bytes: no hwcap field, so none of the hwcap rules apply.
   const hasHwcap = cache.format !== 'old';
   const cpuIsa = isaMask(options.isaLevel);
-  const legacyAllowed = options.legacyHwcap === null ? null : (options.legacyHwcap | HWCAP_TLS) & U64_MASK;
+  // 2.36's hwcap_exclude also spares _DL_HWCAP_PLATFORM, whatever the CPU: on x86 the four platform
+  // bits from 48 (i586, i686, haswell, xeon_phi). Found by the fuzzer with ld.so as the judge.
+  const platformBits = options.acceptedFlags.some((flags) => X86_FLAGS.has(flags)) ? X86_PLATFORM_BITS : 0n;
+  const legacyAllowed =
+    options.legacyHwcap === null ? null : (options.legacyHwcap | HWCAP_TLS | platformBits) & U64_MASK;
   let priorities: number[] | null = null;
 
   const keyAt = (index: number): Uint8Array | null => {

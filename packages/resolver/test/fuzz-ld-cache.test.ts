@@ -67,4 +67,36 @@ describe('what the fuzzer found', () => {
       expect(theirs.libraries.get('libnum.so.10')).toBe('/mnt/dit-fuzz/l/libnum.so.10');
     }
   });
+
+  it('reads a string just past the end of an old or compat cache as empty, as ld.so does', () => {
+    const { seeds } = buildLdCacheSeeds(join(dir, 'past-end'));
+    const data = Uint8Array.from(seeds.find((seed) => seed.name === 'ldconfig -c compat')!.data);
+    const base = Buffer.from(data).indexOf('glibc-ld.so.cache1.1');
+    const index = parseLdCache(data, 'seed').entries.findIndex((entry) => entry.key === 'libnum.so.9');
+    // An offset below the file size (ld.so's check) that lands past the end: zeros, an empty key.
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    view.setUint32(base + 48 + index * 24 + 4, data.length - 1, true);
+    const cache = parseLdCache(data, 'mutant');
+    const x86_64 = { acceptedFlags: [0x0303], activeHwcaps: [], isaLevel: 0, legacyHwcap: 0n };
+    // The binary search meets "" and goes on (it gave up on the first unusable key before).
+    expect(cache.entries[index]?.key).toBe('');
+    expect(lookupLdCache(cache, 'libzz.so.1', x86_64)).toBe('/mnt/dit-fuzz/l/libzz.so.1');
+  });
+
+  it("spares x86's platform hwcap bits in a legacy entry, as ld.so 2.36 does", () => {
+    const { seeds } = buildLdCacheSeeds(join(dir, 'platform'));
+    const data = Uint8Array.from(seeds.find((seed) => seed.name === 'ldconfig -c new')!.data);
+    const entries = parseLdCache(data, 'seed').entries;
+    const index = entries.findIndex((entry) => entry.key === 'libbar.so.1' && entry.hwcap === 0n);
+    new DataView(data.buffer, data.byteOffset, data.byteLength).setBigUint64(
+      48 + index * 24 + 16,
+      1n << 50n,
+      true,
+    );
+    const cache = parseLdCache(data, 'mutant');
+    const lookup = (legacyHwcap: bigint | null, acceptedFlags = [0x0303]) =>
+      lookupLdCache(cache, 'libbar.so.1', { acceptedFlags, activeHwcaps: [], isaLevel: 0, legacyHwcap });
+    expect(lookup(0n)).toBe('/mnt/dit-fuzz/l/libbar.so.1');
+    expect(lookup(null)).toBeNull(); // 2.37 and later skip every legacy entry
+  });
 });

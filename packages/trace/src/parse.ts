@@ -227,7 +227,7 @@ export class StraceLogParser {
     this.events.push({ type: 'call', pid, call, tookOverFrom });
     if (CREATORS.has(call.name)) {
       const child = parseResult(call.result).value;
-      if (child !== null && child > 0) {
+      if (child !== null && child > 0 && Number.isSafeInteger(child)) {
         const list = this.forks.get(child) ?? [];
         list.push({ parent: pid, flags: cloneFlags(call) });
         this.forks.set(child, list);
@@ -604,7 +604,8 @@ class Replay {
 
   private created(proc: Proc, result: CallResult): void {
     const child = result.value;
-    if (child === null || child <= 0) return;
+    // A return of hundreds of digits (a damaged log) is no pid: it would make a process `Infinity`.
+    if (child === null || child <= 0 || !Number.isSafeInteger(child)) return;
     const known = this.live.get(child);
     if (known !== undefined && !known.dead) return; // its first calls were logged before this return
     const fork = this.forks.get(child)?.shift();

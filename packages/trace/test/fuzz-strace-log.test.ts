@@ -58,6 +58,14 @@ describe('what the fuzzer found', () => {
     expect(wellFormed(parsed)).toBeNull();
   });
 
+  it('takes no pid from a clone that returned hundreds of digits (a process was Infinity)', () => {
+    const parsed = parseStraceLog(
+      `7 clone(child_stack=NULL, flags=SIGCHLD) = ${'9'.repeat(400)}\n7 chdir("/") = 0\n`,
+    );
+    expect(parsed.processes.map((p) => p.pid)).toEqual([7]);
+    expect(wellFormed(parsed)).toBeNull();
+  });
+
   it('reads a line with 200,000 spaces in one pass (the unfinished/detached checks were quadratic)', () => {
     // Quadratic, this line costs 2 * 10^10 regex steps: the test would time out rather than fail.
     const spaces = ' '.repeat(200_000);
