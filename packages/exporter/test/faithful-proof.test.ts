@@ -142,7 +142,12 @@ describe('what a runtime mounts', () => {
   it('/dev/shm is there for POSIX shared memory (PostgreSQL), writable, and private to the run', async () => {
     const output = join(T, 'shm');
     const script = 'echo shared > /dev/shm/dit-test && cat /dev/shm/dit-test && stat -c %a /dev/shm';
-    const report = await exportImage({ path: output, command: ['/bin/sh', '-c', script], env: ENV, cwd: '/' });
+    const report = await exportImage({
+      path: output,
+      command: ['/bin/sh', '-c', script],
+      env: ENV,
+      cwd: '/',
+    });
     expect(report.verification).toMatchObject({ ok: true, isolation: 'namespaces' });
     rmSync('/dev/shm/dit-test', { force: true }); // the traced run's, on this machine
     const inside = script.replaceAll('dit-test', 'dit-test-inside');
