@@ -1,4 +1,5 @@
 /** `dit export --env` and `--keep-env`: the check runs with the image's environment, not the build's. */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
@@ -47,6 +48,8 @@ describe('dit export --env / --keep-env', () => {
       join(T, 'as-nobody'),
       '--user',
       'nobody',
+      '--report',
+      join(T, 'as-nobody.json'),
       '-q',
       '--',
       '/bin/sh',
@@ -55,6 +58,13 @@ describe('dit export --env / --keep-env', () => {
     );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
+    // What made it run as nobody (setpriv) is dit's, not the application's: it is not exported.
+    const report = JSON.parse(readFileSync(join(T, 'as-nobody.json'), 'utf8')) as {
+      entries: { path: string }[];
+    };
+    const paths = report.entries.map((entry) => entry.path);
+    expect(paths).toContain('/usr/bin/id');
+    expect(paths.filter((path) => path.includes('setpriv') || path.includes('libcap-ng'))).toEqual([]);
   });
 
   it('refuses an --env that is not NAME=VALUE with exit 2', async () => {

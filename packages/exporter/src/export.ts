@@ -167,10 +167,9 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
       timeoutMs: options.timeoutMs,
       signal: options.signal,
       supervision,
-      // The image's user runs it under the trace too (a server such as PostgreSQL refuses root).
-      // strace -u finds the name in the host's passwd: only a user the root itself defines is traced as
-      // itself (dit's nonroot usually is not); the verification runs as every user (identity.ts).
-      user: identity?.definedInRoot ? identity.passwdLine?.split(':')[0] : undefined,
+      // The image's user runs it under the trace too (a server such as PostgreSQL refuses root),
+      // by uid, gid and groups: any user, defined in the root or one of dit's (identity.ts).
+      user: identity === null || identity.uid === 0 ? undefined : identity,
     });
     if (target.nonEmpty) refuseUsedInsideOutput(traced, target, hostPathOf);
     const usedBy = tracedBy(traced);
@@ -415,7 +414,7 @@ async function traceCommand(
     timeoutMs?: number;
     signal?: AbortSignal;
     supervision: Supervision | null;
-    user?: string;
+    user?: { readonly uid: number; readonly gid: number; readonly groups: readonly number[] };
   },
 ): Promise<TraceReport> {
   let report: TraceReport;

@@ -14,7 +14,7 @@ import { childOutput } from './pipes.js';
 import { RUNTIME_MOUNTS_FUNCTION } from './runtime-mounts.js';
 import { commandChildOf, MainProcess } from './service.js';
 import { summarizePaths } from './summary.js';
-import type { PathSummary, TraceOptions, TraceReport } from './types.js';
+import type { PathAccess, PathSummary, TraceOptions, TraceReport } from './types.js';
 
 /**
  * The system calls traced (docs/loader.md §11.2). Each is prefixed with `?` so strace skips the ones the
@@ -97,6 +97,8 @@ interface Plan {
   readonly rootMode: boolean;
   /** The root's RootFs: the caller's `fs`, or one made for `root`. */
   readonly fs: RootFs;
+  /** Execs of a launcher before the command (setpriv for `user`): its accesses are not the command's. */
+  readonly launcherExecs?: number;
 }
 
 /**
@@ -128,9 +130,6 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
       ...launch.prefix,
       strace,
       ...launch.straceOptions,
-      // strace drops to the user for the command only (its uid, gid and groups, from the host's
-      // passwd): the tracer stays root. Not with a root: its launcher must chroot first.
-      ...(options.user !== undefined && options.root === undefined ? ['-u', options.user] : []),
       ...straceArguments(log.path),
       '--',
       ...plan.argv,
@@ -262,7 +261,8 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
     }
     if (timedOut) exitCode = null;
 
-    const paths = summarizePaths(parsed.accesses);
+    const accesses = dropLauncher(parsed, plan.launcherExecs ?? 0);
+    const paths = summarizePaths(accesses);
     if (options.resolveLinks ?? true) resolveLinks(paths, plan.fs);
     return {
       version: 1,
@@ -273,7 +273,7 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
       durationMs: Math.round(durationMs * 10) / 10,
       stdout: pipe ? capturedOut : null,
       stderr: pipe ? capturedErr : null,
-      accesses: parsed.accesses,
+      accesses,
       processes: parsed.processes,
       paths,
     };
@@ -319,7 +319,47 @@ function hostPlan(command: string[], options: TraceOptions, env: Record<string, 
   ) {
     throw new TraceError('TRACE_COMMAND_NOT_FOUND', `${command[0]}: command not found (PATH=${searchPath})`);
   }
-  return { argv: command, spawnCwd: cwd, root: '/', cwd, rootMode: false, fs: rootFsFor('/', options.fs) };
+  const user = asUser(options.user);
+  return {
+    argv: [...user, ...command],
+    spawnCwd: cwd,
+    root: '/',
+    cwd,
+    rootMode: false,
+    fs: rootFsFor('/', options.fs),
+    launcherExecs: user.length > 0 ? 1 : 0,
+  };
+}
+
+/**
+ * The launcher that makes the command run as `user`: the host's setpriv, traced (strace's own -u
+ * would drop the uid before it attaches, which needs CAP_SYS_PTRACE, absent in a build's RUN step);
+ * what it does before it execs the command is left out of the report (see `dropLauncher`).
+ */
+function asUser(user: TraceOptions['user']): string[] {
+  if (user === undefined) return [];
+  const setpriv = findCommand('setpriv', hostSearchPath(), '/', isHostExecutable);
+  if (setpriv === null) {
+    throw new TraceError(
+      'TRACE_FAILED',
+      `running the command as uid ${user.uid} needs util-linux's setpriv on PATH`,
+    );
+  }
+  const groups = user.groups.length === 0 ? ['--clear-groups'] : [`--groups=${user.groups.join(',')}`];
+  return [setpriv, `--reuid=${user.uid}`, `--regid=${user.gid}`, ...groups, '--'];
+}
+
+/** The command's accesses before its launcher's `execs` successful execs: the launcher's, not the command's. */
+function dropLauncher(parsed: ParsedTrace, execs: number): PathAccess[] {
+  if (execs === 0 || parsed.commandPid === null) return parsed.accesses;
+  let seen = 0;
+  let start = 0;
+  parsed.accesses.forEach((access, index) => {
+    if (access.pid !== parsed.commandPid || access.kind !== 'exec' || !access.ok || seen > execs) return;
+    seen++;
+    if (seen === execs + 1) start = index;
+  });
+  return parsed.accesses.filter((access, index) => access.pid !== parsed.commandPid || index >= start);
 }
 
 /**

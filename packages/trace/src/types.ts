@@ -11,10 +11,10 @@ export interface TraceOptions {
   /** Kills the whole process tree when aborted; `trace()` then rejects with the signal's reason. */
   signal?: AbortSignal;
   /**
-   * Run the command as this user (a name of the host's /etc/passwd: its uid, gid and groups;
-   * strace's `-u`), as an image's USER runs it. Ignored with `root`. Default: as this process.
+   * Run the command as this uid, gid and supplementary groups, as an image's USER runs it (through
+   * the host's setpriv, whose own accesses are left out). Ignored with `root`. Default: as this process.
    */
-  user?: string;
+  user?: { readonly uid: number; readonly gid: number; readonly groups: readonly number[] };
   /**
    * Service mode: called once the command is started, with a handle on its main process; when the
    * promise settles, everything left of the traced tree is killed. A rejection becomes `trace()`'s.
