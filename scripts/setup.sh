@@ -12,9 +12,11 @@ if [ "$(id -u)" != 0 ]; then sudo='sudo'; fi
 # lddtree are oracles and peers; strace traces; util-linux's unshare isolates verification runs;
 # time measures peak memory in benchmarks; curl, tzdata and ca-certificates are programs and data
 # the export tests copy; podman/buildah/runc build the test images from a debootstrap'ed base; the
-# JVM is the case of a library loaded by path before those that need it (libjvm.so).
+# JVM is the case of a library loaded by path before those that need it (libjvm.so); nginx and
+# Flask on gunicorn are the servers of the service benchmark (bench/service.mjs).
 packages=(gcc libc6-dev binutils musl-tools pax-utils strace time patchelf python3 util-linux curl tzdata
   ca-certificates debootstrap podman buildah runc uidmap skopeo umoci openjdk-17-jre-headless
+  nginx gunicorn python3-flask
   # @dit/native builds offline from the Rust crates Debian packages (crates.io is not reachable).
   librust-sha2-dev librust-rayon-dev librust-libc-dev)
 command -v cargo >/dev/null || packages+=(cargo)
