@@ -14,14 +14,21 @@ export type ElfErrorCode =
   /** The file could not be opened or read (missing, a directory, permissions, a symlink loop). */
   | 'ELF_IO';
 
-export class ElfError extends Error {
-  override readonly name = 'ElfError';
+/**
+ * An error about one file: a stable `code`, the file's `path`, and the `problem` in words; the message
+ * is `path: problem`. ElfError here and @dit/resolver's ResolveError are its kinds.
+ */
+export class FileError<Code extends string> extends Error {
   constructor(
-    readonly code: ElfErrorCode,
+    readonly code: Code,
     readonly path: string,
     readonly problem: string,
     options?: { cause?: unknown },
   ) {
     super(`${path}: ${problem}`, options);
   }
+}
+
+export class ElfError extends FileError<ElfErrorCode> {
+  override readonly name = 'ElfError';
 }

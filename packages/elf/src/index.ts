@@ -3,7 +3,7 @@
  * section), read with a few small reads so that a 100 MB library costs a few kilobytes of I/O.
  */
 export { DF_1, DT, EM, ET, PT } from './constants.js';
-export { ElfError, type ElfErrorCode } from './errors.js';
+export { ElfError, type ElfErrorCode, FileError } from './errors.js';
 export { isElfMagic, parseElf, readElfHeaderSync, readElfSync } from './read.js';
 export type {
   ByteString,
