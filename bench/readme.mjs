@@ -28,7 +28,11 @@ export function readmeFigures(text, results) {
     const lead =
       `Last run ${when(newest)}, ${m.nproc ?? '?'}-core ${m.cpu ?? 'unknown CPU'} VM, Node ${String(m.node ?? '?').replace(/^v(\d+).*/, '$1')},` +
       ' page cache warm, the installed `dit` (apps/cli/bin/dit.cjs):';
-    out = between(out, 'bench:table', `${lead}\n\n${table(['benchmark', 'dit', 'peers', 'ratio'], rows)}`);
+    out = between(
+      out,
+      'bench:table',
+      `${lead}\n\n${table(['benchmark', 'dit', 'peers', 'ratio'], rows, [1, 2, 3])}`,
+    );
   }
   return out;
 }

@@ -346,14 +346,13 @@ export function closureComparison(doc, baseline) {
   if (rows.length === 0) return '';
   return [
     `**The closure phase, before and after.** The baseline is ${baseline.versions?.dit ? `revision \`${baseline.versions.dit}\`` : 'an earlier run'}` +
-      ` (${when(baseline.date)}, load average ${range(
+      `, run ${when(baseline.date)} at a load average of ${range(
         (baseline.cases ?? []).map((/** @type {any} */ c) => c.loadAverage1m),
         sig,
-      )});` +
-      ` this run ${range(
+      )} (this run: ${range(
         cases.map((c) => c.loadAverage1m),
         sig,
-      )}. Medians in ms; after / before below 1x is faster.`,
+      )})${baseline.baselineNote ? `: ${baseline.baselineNote}` : ''}. Medians in ms; after / before below 1x is faster.`,
     '',
     table(
       [
