@@ -29,6 +29,7 @@ export const PURE = [
   'packages/paths/src/byte-names.test.ts',
   'packages/paths/src/root-fs.test.ts',
   'packages/provenance/src/control.test.ts',
+  'packages/resolver/src/resolve-many.test.ts',
   'packages/resolver/src/shared-root-fs.test.ts',
   'packages/trace/src/inherited-fd.test.ts',
   'packages/trace/src/parse.test.ts',
