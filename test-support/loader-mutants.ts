@@ -20,6 +20,9 @@ import { parseLoaderTrace } from './ld-trace.mjs';
 /** `lib\xe9.so`: Latin-1 e-acute, not UTF-8, as long as `libv.so`. */
 export const LATIN1_NAME = Buffer.from([0x6c, 0x69, 0x62, 0xe9, 0x2e, 0x73, 0x6f]);
 
+/** `l\nb\x1b.so`: a newline and an ESC byte, as long as `libv.so`; no such file exists. */
+export const CONTROL_NAME = Buffer.from('l\nb\x1b.so', 'latin1');
+
 export interface LoaderMutants {
   /** glibc program whose PT_DYNAMIC has p_filesz 0 (p_vaddr and p_memsz intact): it runs, with libc. */
   readonly dynamicWithoutFileBytes: string;
@@ -35,6 +38,8 @@ export interface LoaderMutants {
   /** glibc program needing `lib\xe9.so`, which exists in its RUNPATH directory. */
   readonly notUtf8Needed: string;
   readonly notUtf8Library: Buffer;
+  /** glibc program needing `l\nb\x1b.so` (CONTROL_NAME), which is nowhere: it does not start. */
+  readonly controlNeeded: string;
   /** glibc program whose DT_NEEDED offset is 2^63 + 3: a 64-bit value a double would round. */
   readonly neededOffsetNear2p63: string;
   /** musl programs: PT_DYNAMIC p_filesz 0; a library with p_filesz 0; DT_NEEDED ""; `lib\xe9.so`. */
@@ -109,6 +114,9 @@ export function buildLoaderMutants(dir: string): LoaderMutants {
       renameNeeded(data, 'libv.so', LATIN1_NAME),
     ),
     notUtf8Library,
+    controlNeeded: patchElf(glibcBase, at('control-needed'), (data) =>
+      renameNeeded(data, 'libv.so', CONTROL_NAME),
+    ),
     neededOffsetNear2p63: patchElf(glibcBase, at('needed-offset-near-2p63'), (data) =>
       setNeededOffset(data, 'libv.so', 2n ** 63n + 3n),
     ),

@@ -10,6 +10,7 @@ import { tempDir } from '../../../test-support/fixtures.js';
 import { loaderTrace } from '../../../test-support/ld-trace.mjs';
 import {
   buildLoaderMutants,
+  CONTROL_NAME,
   kernelTrace,
   LATIN1_NAME,
   type LoaderMutants,
@@ -205,6 +206,32 @@ describe('a DT_NEEDED name that is not UTF-8 keeps its bytes', () => {
     ]);
     expect(tree.stdout.includes(line)).toBe(true);
     expect(tree.stdout.includes(Buffer.from('\uFFFD'))).toBe(false);
+  });
+});
+
+describe('a DT_NEEDED name holding a newline and an ESC byte', () => {
+  it('ld.so misses exactly those bytes; dit says so on one escaped stderr line, and --json keeps the bytes', async () => {
+    const program = mutants.controlNeeded;
+    const run = runProgram(program);
+    expect(run.status).toBe(127);
+    // ld.so's own message holds the raw name (and so spans two lines).
+    expect(run.stderr).toContain(
+      `error while loading shared libraries: ${CONTROL_NAME.toString('latin1')}: `,
+    );
+
+    const tree = await dit('0', 'deps', program);
+    expect(tree.status).toBe(1);
+    expect(tree.stderr.toString('latin1')).toBe(
+      `dit: ${program}: l\\nb\\x1b.so not found (needed by ${program})\n`,
+    );
+    expect(tree.stdout.toString('latin1')).toContain('    l\\nb\\x1b.so => not found\n');
+    expect(tree.stdout.includes(0x1b)).toBe(false);
+
+    const ours = await depsJson(program);
+    expect(ours.status).toBe(1);
+    const library = ours.entry.libraries.find((l) => l.path === null)!;
+    expect(library.name).toBe(CONTROL_NAME.toString('latin1'));
+    expect(ours.stderrText.split('\n').filter((l) => l !== '')).toHaveLength(1);
   });
 });
 

@@ -20,7 +20,9 @@ Options:
   -h, --help             show this help
 
 A library name that is not UTF-8 is printed as its bytes; in --json, where text must be Unicode,
-it shows U+FFFD and nameBase64 (pathBase64 for its path) has its bytes.
+it shows U+FFFD and nameBase64 (pathBase64 for its path) has its bytes. In the tree and on stderr,
+control characters and backslashes in names are escaped (\\n, \\t, \\x1b, \\\\), so that every
+line stays one line; --json keeps them.
 
 Exit status: 0 all resolved, 1 something is missing (named on stderr), 2 bad input.
 `;
@@ -85,7 +87,7 @@ export async function deps(argv: string[], io: Io): Promise<number> {
   results.forEach((result, index) => {
     const file = positionals[index]!;
     if (!('loader' in result)) {
-      problems.push(bytesOf(`dit: ${file}: ${result.problem}\n`));
+      problems.push(line(`dit: `, file, `: ${result.problem}`));
       json.push({ file, interpreter: null, libraries: [], error: result.problem });
       status = EXIT.usage;
       return;
@@ -119,9 +121,33 @@ function bytesOf(text: ByteString): Buffer {
   return typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
 }
 
-/** One line of output from text and names, each name byte for byte. */
+/** Escapes of the control bytes a name may hold; any other control byte shows as `\xNN`. */
+const ESCAPES: Readonly<Record<number, string>> = { 9: '\\t', 10: '\\n', 13: '\\r', 92: '\\\\' };
+
+/**
+ * Text for one line of the tree or of stderr: control bytes (C0 and DEL) escaped, so that a name
+ * holding a newline or a terminal escape cannot break a `dit:` line in two or drive the terminal;
+ * the backslash too, so that an escape is never ambiguous. Other bytes stay as they are (a name that
+ * is not UTF-8 is printed as its bytes, as ldd does).
+ */
+function printable(text: ByteString): Buffer {
+  const bytes = bytesOf(text);
+  if (!bytes.some((byte) => byte < 0x20 || byte === 0x7f || byte === 0x5c)) return bytes;
+  const out: Buffer[] = [];
+  let from = 0;
+  bytes.forEach((byte, at) => {
+    if (byte >= 0x20 && byte !== 0x7f && byte !== 0x5c) return;
+    out.push(bytes.subarray(from, at));
+    out.push(Buffer.from(ESCAPES[byte] ?? `\\x${byte.toString(16).padStart(2, '0')}`));
+    from = at + 1;
+  });
+  out.push(bytes.subarray(from));
+  return Buffer.concat(out);
+}
+
+/** One line of output from text and names, each name byte for byte but for control bytes (see printable). */
 function line(...parts: ByteString[]): Buffer {
-  return Buffer.concat([...parts.map(bytesOf), Buffer.from('\n')]);
+  return Buffer.concat([...parts.map(printable), Buffer.from('\n')]);
 }
 
 /** A library for --json: a name or path that is bytes shows as text (U+FFFD for what is not UTF-8) and as base64. */
