@@ -168,8 +168,9 @@ async function exportInto(options: ExportOptions, destination: Destination): Pro
       signal: options.signal,
       supervision,
       // The image's user runs it under the trace too (a server such as PostgreSQL refuses root),
-      // by uid, gid and groups: any user, defined in the root or one of dit's (identity.ts).
-      user: identity === null || identity.uid === 0 ? undefined : identity,
+      // when the root defines it: a user only dit's files add (nonroot) is the verification's to
+      // judge, where a file it cannot read is named (identity.ts), rather than a failing trace.
+      user: identity === null || identity.uid === 0 || !identity.definedInRoot ? undefined : identity,
     });
     if (target.nonEmpty) refuseUsedInsideOutput(traced, target, hostPathOf);
     const usedBy = tracedBy(traced);

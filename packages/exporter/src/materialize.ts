@@ -149,6 +149,9 @@ function writeTree(options: MaterializeOptions, staging: string): Materialized {
   );
   for (const dir of SCRATCH_FOLDERS) {
     if (links.has(dir) || links.has(posix.dirname(dir))) continue;
+    // /var/tmp where the root has a /var: a root without one (a bare application tree) gets none.
+    const parent = posix.dirname(dir);
+    if (parent !== '/' && !directories.has(parent) && fs.stat(parent)?.isDirectory() !== true) continue;
     if (!directories.has(dir)) directories.set(dir, [{ kind: 'skeleton' }]);
     for (let parent = posix.dirname(dir); parent !== '/'; parent = posix.dirname(parent)) {
       if (!directories.has(parent)) directories.set(parent, [{ kind: 'parent-directory' }]);

@@ -526,9 +526,10 @@ describe('dit export --root under strace', () => {
    * - Node's module resolution from the bundle, which finds nothing (so reads nothing): package.json
    *   and node_modules in the folders above it, ~/.node_modules, ~/.node_libraries, and the addon
    *   looked for one folder up from its bundle (@dit/native's loader);
-   * - the programs dit runs (strace, unshare), looked up on PATH and executed; the working directory
-   *   `/` they are started in; the temporary folder (os.tmpdir()/dit-trace-*) where the check's
-   *   strace writes its log, which dit reads and removes; and the names in os.tmpdir() itself, where
+   * - the programs dit runs (strace, unshare, mkfifo), looked up on PATH and executed; the working
+   *   directory `/` they are started in; the temporary folders (os.tmpdir()/dit-trace-*) where the
+   *   check's strace writes its log, which dit reads and removes, and (dit-pipe-*) where the FIFOs of
+   *   the check's stdout and stderr are made and unlinked; and the names in os.tmpdir() itself, where
    *   the trace looks for the log folders of dead dit runs to remove them (names only: nothing of
    *   another folder is opened).
    */
@@ -544,7 +545,8 @@ describe('dit export --root under strace', () => {
     const own = [cli, out];
     const node = [process.execPath, realpathSync(process.execPath)];
     const systemLibraryDirs = ['/lib', '/lib64', '/usr/lib', '/usr/lib64', '/usr/local/lib'];
-    const tools = ['strace', 'unshare', 'mount', 'umount', 'setpriv', 'chroot'];
+    // mkfifo makes the pipes the check's stdout and stderr go through (@dit/trace's pipes.ts).
+    const tools = ['strace', 'unshare', 'mount', 'umount', 'setpriv', 'chroot', 'mkfifo'];
     const searchPath = (process.env.PATH ?? '').split(':').filter((dir) => dir.startsWith('/'));
     const home = process.env.HOME ?? '/root';
     const traceLogs = realpathSync(tmpdir());
@@ -560,7 +562,8 @@ describe('dit export --root under strace', () => {
       if (access.syscall === 'chdir' && path === '/') return true;
       if (path === traceLogs && (access.syscall === 'getdents64' || /^open/.test(access.syscall)))
         return true;
-      if (/^dit-trace-[^/]+$/.test(path.slice(traceLogs.length + 1).split('/')[0] ?? '')) {
+      // The private folders of those pipes' FIFOs (unlinked as soon as both ends are open).
+      if (/^dit-(trace|pipe)-[^/]+$/.test(path.slice(traceLogs.length + 1).split('/')[0] ?? '')) {
         if (isUnder(path, traceLogs) && path !== traceLogs) return true;
       }
       if (own.some((dir) => isUnder(path, dir))) return true;
