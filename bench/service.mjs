@@ -20,7 +20,12 @@ import { machine, median, printTable } from './shared.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.argv[2] ?? 7);
-const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
+// No .pyc files written into the repository's test-images/flask-gunicorn.
+const ENV = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  LANG: 'C.UTF-8',
+  PYTHONDONTWRITEBYTECODE: '1',
+};
 
 function freePort() {
   return new Promise((resolve, reject) => {
