@@ -128,3 +128,16 @@ export function renameNeeded(data: Buffer, name: string, bytes: Buffer): void {
 export function setNeededOffset(data: Buffer, name: string, value: bigint): void {
   data.writeBigUInt64LE(value, neededEntry(data, name).valueAt);
 }
+
+/** Sets the value of the first dynamic entry tagged `tag` (DT_STRSZ 10, DT_SONAME 14, ...). */
+export function setDynamicValue(data: Buffer, tag: bigint, value: bigint): void {
+  const dynamic = dynamicSegment(data);
+  for (let at = Number(dynamic.offset); ; at += 16) {
+    const found = data.readBigUInt64LE(at);
+    if (found === 0n) throw new Error(`no dynamic entry with tag ${tag}`);
+    if (found === tag) {
+      data.writeBigUInt64LE(value, at + 8);
+      return;
+    }
+  }
+}

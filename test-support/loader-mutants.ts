@@ -11,6 +11,7 @@ import {
   patchElf,
   renameNeeded,
   setDynamicSegment,
+  setDynamicValue,
   setNeededOffset,
   zeroFilledAddress,
 } from './elf-patch.js';
@@ -40,6 +41,15 @@ export interface LoaderMutants {
   readonly notUtf8Library: Buffer;
   /** glibc program needing `l\nb\x1b.so` (CONTROL_NAME), which is nowhere: it does not start. */
   readonly controlNeeded: string;
+  /** glibc program needing libv.so, whose DT_STRSZ is 1 (ld.so never reads it): it runs. */
+  readonly strszOne: string;
+  /**
+   * glibc programs needing libc.so.6 and a libv.so whose DT_SONAME offset is 2^40 (nothing mapped
+   * there): `sonameUnmappedLast` needs libv.so last, so no later name lookup reads its SONAME and
+   * ld.so loads it; `sonameUnmappedFirst` needs it first, and the lookup of libc.so.6 reads it.
+   */
+  readonly sonameUnmappedLast: string;
+  readonly sonameUnmappedFirst: string;
   /** glibc program whose DT_NEEDED offset is 2^63 + 3: a 64-bit value a double would round. */
   readonly neededOffsetNear2p63: string;
   /** musl programs: PT_DYNAMIC p_filesz 0; a library with p_filesz 0; DT_NEEDED ""; `lib\xe9.so`. */
@@ -97,7 +107,30 @@ export function buildLoaderMutants(dir: string): LoaderMutants {
   mkdirSync(muslLatin1Dir, { recursive: true });
   copyFileSync(at('mok/libv.so'), Buffer.concat([Buffer.from(`${muslLatin1Dir}/`), LATIN1_NAME]));
 
+  // libv.so with a SONAME, built once, patched into its own folder per case.
+  const withSoname = compile(sharedLibrarySource('v'), at('sbuild/libv.so'), {
+    flags: ['-shared', '-Wl,-soname,libv.so'],
+  });
+  const patchedLibv = (folder: string, tag: bigint, value: bigint) => {
+    mkdirSync(at(folder), { recursive: true });
+    patchElf(withSoname, join(at(folder), 'libv.so'), (data) => setDynamicValue(data, tag, value));
+  };
+  patchedLibv('strsz-one', 10n, 1n);
+  patchedLibv('soname-unmapped', 14n, 1n << 40n);
+  const needing = (order: string[], runpath: string, output: string) =>
+    compile(programSource(), at(output), {
+      flags: [
+        `-L${at('sbuild')}`,
+        '-Wl,--no-as-needed',
+        ...order,
+        `-Wl,--enable-new-dtags,-rpath,${at(runpath)}`,
+      ],
+    });
+
   return {
+    strszOne: needing(['-lv'], 'strsz-one', 'strsz-one-prog'),
+    sonameUnmappedLast: needing(['-lc', '-lv'], 'soname-unmapped', 'soname-unmapped-last'),
+    sonameUnmappedFirst: needing(['-lv', '-lc'], 'soname-unmapped', 'soname-unmapped-first'),
     dynamicWithoutFileBytes: patchElf(hello, at('dynamic-without-file-bytes'), (data) =>
       setDynamicSegment(data, { filesz: 0n }),
     ),

@@ -14,7 +14,8 @@ const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
 
 /**
- * null when ld.so agrees; `not-traceable` when it cannot be asked; `program-rejected` when ld.so
+ * null when ld.so agrees; `not-traceable` when it cannot be asked; `unmapped-read` when we say the
+ * loader reads memory the file does not map (its outcome is then unknowable); `program-rejected` when ld.so
  * refuses the mutant itself (its own segments, version fields, an assertion in ld.so): run as a
  * command, ld.so maps the program the kernel would map on exec, checks dit does not model, since a
  * program the kernel cannot map is no dependency question. Else the disagreement in words.
@@ -22,7 +23,7 @@ const isRoot = process.getuid?.() === 0;
 export function judgeWithLoader(
   file: string,
   ours: Resolution,
-): string | null | 'not-traceable' | 'program-rejected' {
+): string | null | 'not-traceable' | 'program-rejected' | `unmapped-read: ${'crashes' | 'stops' | 'loads'}` {
   let info: { reason: string | null };
   try {
     info = readElfInfo(file);
@@ -44,6 +45,13 @@ export function judgeWithLoader(
     timeout: 10_000,
     killSignal: 'SIGKILL',
   });
+  // We say the loader reads memory the file does not map (UNMAPPED_READ): ld.so crashes there, or
+  // reads whatever else is mapped, so any outcome of its is consistent with that answer; counted
+  // apart, never as an agreement or a disagreement (docs/loader.md §2).
+  if (ours.failure?.code === 'UNMAPPED_READ' && run.error === undefined) {
+    if (run.signal !== null) return 'unmapped-read: crashes';
+    return run.status === 127 ? 'unmapped-read: stops' : 'unmapped-read: loads';
+  }
   if (run.error !== undefined || run.signal !== null) return 'not-traceable';
   const trace = parseLoaderTrace(run.stdout, run.stderr);
   const fatal = run.status === 127 && trace.libraries.length === 0;

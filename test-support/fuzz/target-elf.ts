@@ -107,6 +107,12 @@ export function elfTarget(dir: string, options: ElfTargetOptions = {}): FuzzTarg
         if (verdict === 'not-traceable') continue;
         judged++;
         counters.add('judged by ld.so');
+        if (verdict !== null && verdict.startsWith('unmapped-read: ')) {
+          counters.add(
+            `we say ld.so reads unmapped memory; ld.so ${verdict.slice('unmapped-read: '.length)}`,
+          );
+          continue;
+        }
         if (verdict === 'program-rejected') {
           counters.add('ld.so rejects the program itself');
           continue;

@@ -9,6 +9,12 @@ export type ElfErrorCode =
   | 'ELF_TRUNCATED'
   /** A header field points somewhere impossible (an offset outside the file, an address no segment maps). */
   | 'ELF_CORRUPT'
+  /**
+   * The loader would read the dynamic section from memory the file does not map (no PT_LOAD there,
+   * or a mapping past the end of the file): it crashes, or reads whatever else is mapped there,
+   * which no static reader can know (docs/loader.md §2).
+   */
+  | 'ELF_UNMAPPED'
   /** A valid ELF file of a kind we do not decode (unknown class or byte order). */
   | 'ELF_UNSUPPORTED'
   /** The file could not be opened or read (missing, a directory, permissions, a symlink loop). */

@@ -13,4 +13,5 @@ export type {
   ElfHeader,
   ElfKind,
   ProgramHeader,
+  UnreadableString,
 } from './types.js';

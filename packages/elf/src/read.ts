@@ -41,12 +41,19 @@ function readFrom(source: ByteSource): ElfFile {
   const { header, programs } = readHeaders(source);
   const interpSegment = programs.find((program) => program.type === PT.INTERP);
   let interpreter: string | null = null;
+  let interpreterProblem: string | null = null;
   if (interpSegment !== undefined) {
-    const bytes = source.read(interpSegment.offset, interpSegment.filesz, 'PT_INTERP');
-    const end = bytes.indexOf(0);
-    interpreter = Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8');
-    if (interpreter === '') {
-      throw new ElfError('ELF_CORRUPT', source.path, 'PT_INTERP is empty');
+    // Only the kernel reads PT_INTERP, and only a program's: ld.so ignores a library's. So a bad
+    // one is data here (the resolver refuses it in a program), never an error for the whole file.
+    try {
+      const bytes = source.read(interpSegment.offset, interpSegment.filesz, 'PT_INTERP');
+      const end = bytes.indexOf(0);
+      interpreter = Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8');
+      if (interpreter === '') interpreterProblem = 'PT_INTERP is empty';
+    } catch (error) {
+      if (!(error instanceof ElfError)) throw error;
+      interpreter = '';
+      interpreterProblem = error.problem;
     }
   }
   const dynamic = readDynamic(source, header, programs);
@@ -56,6 +63,7 @@ function readFrom(source: ByteSource): ElfFile {
     header,
     kind: classify(header, interpreter, dynamic),
     interpreter,
+    interpreterProblem,
     dynamic,
   };
 }

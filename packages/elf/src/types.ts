@@ -47,7 +47,27 @@ export type ByteString = string | Buffer;
 /** One dependency entry, in dynamic-section order (the loader queues them in this order). */
 export interface DynamicDependency<S = ByteString> {
   readonly kind: 'needed' | 'filter' | 'auxiliary';
+  /** The name; empty when it is {@link DynamicDependency.unreadable}. */
   readonly name: S;
+  /** Set when the name cannot be read where the loader reads it (see {@link UnreadableString}). */
+  readonly unreadable?: UnreadableString;
+}
+
+/**
+ * A string the loader would read from memory that the file does not give: its address lies where
+ * no PT_LOAD maps anything (or maps bytes past the end of the file), or there is no DT_STRTAB to
+ * add the offset to. ld.so then crashes, or reads whatever else happens to be mapped there, which a
+ * static reader cannot know. It reads such a string only when it uses it (a SONAME on a later name
+ * lookup, an RPATH when a search reaches it), so the reader reports it as data, not as an error:
+ * the resolver decides, at the moment the loader would read it (docs/loader.md §2).
+ */
+export interface UnreadableString {
+  readonly problem: string;
+  /**
+   * true: the bytes are in memory the file does not map (a crash or unknowable contents); false:
+   * mapped, but no NUL within MAX_STRING bytes (no path that long can be opened).
+   */
+  readonly unmapped: boolean;
 }
 
 export interface DynamicSection<S = ByteString> {
@@ -71,6 +91,8 @@ export interface DynamicSection<S = ByteString> {
    * files have.
    */
   readonly segmentHasFileData: boolean;
+  /** DT_SONAME, DT_RPATH or DT_RUNPATH entries whose string cannot be read (the field is then null). */
+  readonly unreadable: Readonly<Partial<Record<'soname' | 'rpath' | 'runpath', UnreadableString>>>;
 }
 
 export type ElfKind =
@@ -96,6 +118,8 @@ export interface ElfFile<S = ByteString> {
   readonly kind: ElfKind;
   /** PT_INTERP, the path the kernel opens as the program's loader; null when absent. */
   readonly interpreter: string | null;
+  /** Why PT_INTERP cannot serve (empty, past the end of the file); `interpreter` is then ''. */
+  readonly interpreterProblem: string | null;
   /** The decoded PT_DYNAMIC segment; null when the file has none. */
   readonly dynamic: DynamicSection<S> | null;
 }

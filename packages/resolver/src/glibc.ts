@@ -17,7 +17,7 @@
 
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { DF_1, ElfError, type ElfFile } from '@dit/elf';
+import { DF_1, ElfError, type ElfFile, type UnreadableString } from '@dit/elf';
 import { type Lookup, type SymlinkHop, toByteString } from '@dit/paths';
 import { type DstValues, expandDst, glibcPathList, hasDst } from './dst.js';
 import { type HostAbi, verifyGlibcCandidate } from './glibc-verify.js';
@@ -66,8 +66,15 @@ class FatalLoad extends Error {
   constructor(
     readonly path: string,
     readonly reason: string,
+    /** UNMAPPED_READ: the loader would read memory the file does not map (see LoadFailure). */
+    readonly code: LoadFailure['code'] = 'FATAL_LOAD_ERROR',
   ) {
     super(`${path}: ${reason}`);
+  }
+
+  /** The loader reads a string the file does not give (`@dit/elf`'s UnreadableString). */
+  static unreadable(path: string, string: UnreadableString): FatalLoad {
+    return new FatalLoad(path, string.problem, string.unmapped ? 'UNMAPPED_READ' : 'FATAL_LOAD_ERROR');
   }
 }
 
@@ -164,6 +171,12 @@ class GlibcLoad {
 
   run(dlopen: readonly string[] = []): GlibcResult {
     try {
+      // _dl_init_paths reads the program's DT_RUNPATH (or, without one, its DT_RPATH) at start-up.
+      const mainDynamic = this.mainObject.elf?.dynamic;
+      const mainPath =
+        mainDynamic?.unreadable.runpath ??
+        (mainDynamic?.runpath == null ? mainDynamic?.unreadable.rpath : undefined);
+      if (mainPath !== undefined) throw FatalLoad.unreadable(this.mainObject.pathString, mainPath);
       const queue: LoadedObject[] = [this.mainObject];
       const enqueue = (object: LoadedObject | null) => {
         if (object !== null && !queue.includes(object)) queue.push(object);
@@ -176,6 +189,9 @@ class GlibcLoad {
         for (; next < queue.length; next++) {
           const requester = queue[next]!;
           for (const dependency of requester.elf?.dynamic?.dependencies ?? []) {
+            // _dl_map_object_deps reads each name as it comes to it.
+            if (dependency.unreadable !== undefined)
+              throw FatalLoad.unreadable(requester.pathString, dependency.unreadable);
             let name: string | null = dependency.name;
             if (hasDst(name)) {
               name = expandDst(name, this.dstValues(requester));
@@ -198,7 +214,7 @@ class GlibcLoad {
       return {
         libraries: this.libraries.map(toReport),
         missing: this.missing.map(toMissing),
-        failure: { code: 'FATAL_LOAD_ERROR', path: toByteString(error.path), message: error.reason },
+        failure: { code: error.code, path: toByteString(error.path), message: error.reason },
       };
     }
   }
@@ -291,6 +307,9 @@ class GlibcLoad {
   private findLoadedByName(name: string): LoadedObject | null {
     for (const object of this.objects) {
       if (object.names.has(name)) return object;
+      // _dl_map_object reads the SONAME of every loaded object a name does not already match.
+      const unreadable = object.elf?.dynamic?.unreadable.soname;
+      if (unreadable !== undefined) throw FatalLoad.unreadable(object.pathString, unreadable);
       if (object.soname === name) {
         object.names.add(name);
         return object;
@@ -305,7 +324,13 @@ class GlibcLoad {
     try {
       elf = this.session.elf(lookup.realPath!);
     } catch (error) {
-      if (error instanceof ElfError) throw new FatalLoad(pathString, error.problem);
+      if (error instanceof ElfError) {
+        throw new FatalLoad(
+          pathString,
+          error.problem,
+          error.code === 'ELF_UNMAPPED' ? 'UNMAPPED_READ' : 'FATAL_LOAD_ERROR',
+        );
+      }
       throw error;
     }
     if (elf.header.type === 2) throw new FatalLoad(pathString, 'cannot dynamically load executable');
@@ -471,7 +496,11 @@ class GlibcLoad {
     if (object.rpathDirs === undefined) {
       const dynamic = object.elf?.dynamic;
       // An object with both tags has its DT_RPATH discarded when the dynamic section is decoded.
-      const rpath = dynamic?.runpath == null ? (dynamic?.rpath ?? null) : null;
+      const hasRunpath = dynamic?.runpath != null || dynamic?.unreadable.runpath !== undefined;
+      // cache_rpath reads the string the first time a search reaches this object.
+      if (!hasRunpath && dynamic?.unreadable.rpath !== undefined)
+        throw FatalLoad.unreadable(object.pathString, dynamic.unreadable.rpath);
+      const rpath = hasRunpath ? null : (dynamic?.rpath ?? null);
       object.rpathDirs = rpath === null ? null : glibcPathList(rpath, /:/, this.dstValues(object));
     }
     return object.rpathDirs;
@@ -479,6 +508,8 @@ class GlibcLoad {
 
   private runpathDirs(object: LoadedObject): string[] | null {
     if (object.runpathDirs === undefined) {
+      const unreadable = object.elf?.dynamic?.unreadable.runpath;
+      if (unreadable !== undefined) throw FatalLoad.unreadable(object.pathString, unreadable);
       const runpath = object.elf?.dynamic?.runpath ?? null;
       object.runpathDirs = runpath === null ? null : glibcPathList(runpath, /:/, this.dstValues(object));
     }

@@ -177,7 +177,11 @@ export function resolveMusl(
         if (!(error instanceof ElfError)) throw error;
       }
     }
-    if (elf === null || elf.dynamic === null) return null; // map_library fails: "Error loading shared library"
+    // A string musl cannot read fails the library too (dit does not model when musl reads which).
+    const unreadable =
+      elf?.dynamic != null &&
+      (Object.keys(elf.dynamic.unreadable).length > 0 || elf.dynamic.dependencies.some((d) => d.unreadable));
+    if (elf === null || elf.dynamic === null || unreadable) return null; // map_library fails: "Error loading shared library"
     const object: MuslObject = {
       name: hit.path,
       shortname: explicit ? null : posix.basename(hit.path),

@@ -79,6 +79,10 @@ function resolveWith(session: Session, file: string, dlopen: readonly string[]):
       throw new ResolveError('RESOLVE_BAD_INPUT', file, error.problem, { cause: error });
     throw error;
   }
+  // The kernel reads PT_INTERP to start a program; ld.so ignores a library's.
+  if (elf.interpreterProblem !== null) {
+    throw new ResolveError('RESOLVE_BAD_INPUT', file, elf.interpreterProblem);
+  }
   const base = { file, fileLinks: lookup.links, missing: [], failure: null };
   if (elf.kind === 'relocatable' || elf.kind === 'other') {
     throw new ResolveError(

@@ -99,7 +99,10 @@ function withNamesAsStrings(elf: ElfFile): ElfFile<string> {
     dynamic: {
       ...dynamic,
       needed: dynamic.needed.map(fromByteString),
-      dependencies: dynamic.dependencies.map(({ kind, name }) => ({ kind, name: fromByteString(name) })),
+      dependencies: dynamic.dependencies.map((dependency) => ({
+        ...dependency,
+        name: fromByteString(dependency.name),
+      })),
       soname: text(dynamic.soname),
       rpath: text(dynamic.rpath),
       runpath: text(dynamic.runpath),

@@ -62,7 +62,12 @@ export interface MissingLibrary {
 
 /** A problem that would stop the loader before the program starts ("error while loading shared libraries"). */
 export interface LoadFailure {
-  readonly code: 'FATAL_LOAD_ERROR';
+  /**
+   * FATAL_LOAD_ERROR: the loader refuses a file and stops. UNMAPPED_READ: it would read a dynamic
+   * section or a string where the file maps nothing; it crashes, or reads whatever else is mapped
+   * there, which no static reader can know: dit says it stops (docs/loader.md §2).
+   */
+  readonly code: 'FATAL_LOAD_ERROR' | 'UNMAPPED_READ';
   /** The file the loader choked on. */
   readonly path: ByteString;
   readonly message: string;
