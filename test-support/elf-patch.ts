@@ -141,3 +141,22 @@ export function setDynamicValue(data: Buffer, tag: bigint, value: bigint): void 
     }
   }
 }
+
+/** Sets fields of the `index`th PT_LOAD program header (0: the first). */
+export function setLoadSegment(
+  data: Buffer,
+  index: number,
+  fields: { vaddr?: bigint; offset?: bigint },
+): void {
+  const load = segments(data, PT_LOAD)[index];
+  if (load === undefined) throw new Error(`no PT_LOAD number ${index}`);
+  if (fields.offset !== undefined) data.writeBigUInt64LE(fields.offset, load.header + 8);
+  if (fields.vaddr !== undefined) data.writeBigUInt64LE(fields.vaddr, load.header + 16);
+}
+
+/** The `index`th PT_LOAD as the file has it. */
+export function loadSegment(data: Buffer, index: number): { offset: bigint; vaddr: bigint } {
+  const load = segments(data, PT_LOAD)[index];
+  if (load === undefined) throw new Error(`no PT_LOAD number ${index}`);
+  return load;
+}

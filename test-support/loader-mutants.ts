@@ -8,10 +8,12 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   emptyNeeded,
+  loadSegment,
   patchElf,
   renameNeeded,
   setDynamicSegment,
   setDynamicValue,
+  setLoadSegment,
   setNeededOffset,
   zeroFilledAddress,
 } from './elf-patch.js';
@@ -50,6 +52,10 @@ export interface LoaderMutants {
    */
   readonly sonameUnmappedLast: string;
   readonly sonameUnmappedFirst: string;
+  /** glibc program needing a libv.so whose last PT_LOAD has p_vaddr - p_offset off a page by 6. */
+  readonly misalignedLoad: string;
+  /** glibc program needing a libv.so whose PT_DYNAMIC p_vaddr is 0. */
+  readonly dynamicAtZero: string;
   /** glibc program whose DT_NEEDED offset is 2^63 + 3: a 64-bit value a double would round. */
   readonly neededOffsetNear2p63: string;
   /** musl programs: PT_DYNAMIC p_filesz 0; a library with p_filesz 0; DT_NEEDED ""; `lib\xe9.so`. */
@@ -116,6 +122,23 @@ export function buildLoaderMutants(dir: string): LoaderMutants {
     patchElf(withSoname, join(at(folder), 'libv.so'), (data) => setDynamicValue(data, tag, value));
   };
   patchedLibv('strsz-one', 10n, 1n);
+  mkdirSync(at('misaligned'), { recursive: true });
+  patchElf(withSoname, join(at('misaligned'), 'libv.so'), (data) => {
+    const last = (() => {
+      let index = 0;
+      for (;;) {
+        try {
+          loadSegment(data, index + 1);
+          index++;
+        } catch {
+          return index;
+        }
+      }
+    })();
+    setLoadSegment(data, last, { vaddr: loadSegment(data, last).vaddr - 6n });
+  });
+  mkdirSync(at('dynamic-zero'), { recursive: true });
+  patchElf(withSoname, join(at('dynamic-zero'), 'libv.so'), (data) => setDynamicSegment(data, { vaddr: 0n }));
   patchedLibv('soname-unmapped', 14n, 1n << 40n);
   const needing = (order: string[], runpath: string, output: string) =>
     compile(programSource(), at(output), {
@@ -129,6 +152,8 @@ export function buildLoaderMutants(dir: string): LoaderMutants {
 
   return {
     strszOne: needing(['-lv'], 'strsz-one', 'strsz-one-prog'),
+    misalignedLoad: needing(['-lv'], 'misaligned', 'misaligned-prog'),
+    dynamicAtZero: needing(['-lv'], 'dynamic-zero', 'dynamic-zero-prog'),
     sonameUnmappedLast: needing(['-lc', '-lv'], 'soname-unmapped', 'soname-unmapped-last'),
     sonameUnmappedFirst: needing(['-lv', '-lc'], 'soname-unmapped', 'soname-unmapped-first'),
     dynamicWithoutFileBytes: patchElf(hello, at('dynamic-without-file-bytes'), (data) =>

@@ -241,6 +241,27 @@ describe('strings are read where and when ld.so reads them', () => {
   });
 });
 
+describe("a library's segments, checked as glibc maps them", () => {
+  for (const [what, key, message] of [
+    [
+      'p_vaddr - p_offset of a PT_LOAD off a page',
+      'misalignedLoad',
+      'ELF load command address/offset not page-aligned',
+    ],
+    ['PT_DYNAMIC p_vaddr 0', 'dynamicAtZero', 'object file has no dynamic section'],
+  ] as const) {
+    it(`${what}: ld.so refuses the library ("${message}"), and dit says it stops there`, async () => {
+      const program = mutants[key];
+      const verdict = kernelTrace(program);
+      expect(verdict.status).toBe(127);
+      expect(verdict.stderr).toContain(`libv.so: ${message}`);
+      const ours = await depsJson(program);
+      expect(ours.status).toBe(1);
+      expect(ours.entry.error).toMatch(new RegExp(`/libv\\.so: ${message}$`));
+    });
+  }
+});
+
 describe('a DT_NEEDED name holding a newline and an ESC byte', () => {
   it('ld.so misses exactly those bytes; dit says so on one escaped stderr line, and --json keeps the bytes', async () => {
     const program = mutants.controlNeeded;

@@ -115,6 +115,7 @@ export function readDynamic(
     flags,
     flags1,
     segmentHasFileData: segment.filesz !== 0n,
+    address: segment.vaddr,
     unreadable,
   };
 }

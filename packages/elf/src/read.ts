@@ -64,6 +64,7 @@ function readFrom(source: ByteSource): ElfFile {
     kind: classify(header, interpreter, dynamic),
     interpreter,
     interpreterProblem,
+    loads: programs.filter((program) => program.type === PT.LOAD),
     dynamic,
   };
 }

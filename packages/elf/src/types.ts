@@ -91,6 +91,8 @@ export interface DynamicSection<S = ByteString> {
    * files have.
    */
   readonly segmentHasFileData: boolean;
+  /** PT_DYNAMIC's p_vaddr, where the entries are read (glibc takes 0 as no dynamic section). */
+  readonly address: bigint;
   /** DT_SONAME, DT_RPATH or DT_RUNPATH entries whose string cannot be read (the field is then null). */
   readonly unreadable: Readonly<Partial<Record<'soname' | 'rpath' | 'runpath', UnreadableString>>>;
 }
@@ -118,6 +120,8 @@ export interface ElfFile<S = ByteString> {
   readonly kind: ElfKind;
   /** PT_INTERP, the path the kernel opens as the program's loader; null when absent. */
   readonly interpreter: string | null;
+  /** The PT_LOAD program headers, in file order: what a loader maps. */
+  readonly loads: readonly ProgramHeader[];
   /** Why PT_INTERP cannot serve (empty, past the end of the file); `interpreter` is then ''. */
   readonly interpreterProblem: string | null;
   /** The decoded PT_DYNAMIC segment; null when the file has none. */

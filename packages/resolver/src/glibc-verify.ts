@@ -54,3 +54,35 @@ export function verifyGlibcCandidate(ident: Uint8Array, host: HostAbi): Verdict 
     return { kind: 'fatal', reason: "ELF file's phentsize not the expected size" };
   return ACCEPT;
 }
+
+/** The page size glibc rounds segments to on x86-64 (GLRO(dl_pagesize)). */
+const PAGE = 4096n;
+
+/**
+ * glibc's checks on a library's PT_LOAD segments before and while it maps them (elf/dl-load.c
+ * _dl_map_object_from_fd, elf/dl-map-segments.h), those that depend only on the file: null when
+ * they pass, else ld.so's message (fatal). Whether the mmap calls themselves succeed ("failed to
+ * map segment", "cannot map zero-fill pages") depends on the address space and on how much memory
+ * the machine lets a process reserve, so it is not judged here.
+ */
+export function glibcSegmentProblem(
+  loads: readonly { vaddr: bigint; offset: bigint; filesz: bigint; memsz: bigint }[],
+  wordBits: 32 | 64,
+): string | null {
+  if (loads.length === 0) return 'object file has no loadable segments';
+  const wrap = (value: bigint) => BigInt.asUintN(wordBits, value);
+  for (const load of loads) {
+    if (wrap(load.vaddr - load.offset) % PAGE !== 0n)
+      return 'ELF load command address/offset not page-aligned';
+  }
+  // Segments with a gap between them are mapped as one reservation whose gap is made inaccessible,
+  // which glibc does only when the last segment starts past the first one's file pages.
+  const mapStart = (load: (typeof loads)[number]) => load.vaddr & ~(PAGE - 1n);
+  const mapEnd = (load: (typeof loads)[number]) => wrap(load.vaddr + load.filesz + PAGE - 1n) & ~(PAGE - 1n);
+  let holes = false;
+  for (let i = 1; i < loads.length; i++) if (mapEnd(loads[i - 1]!) !== mapStart(loads[i]!)) holes = true;
+  if (holes && mapStart(loads[loads.length - 1]!) < mapEnd(loads[0]!)) {
+    return 'ELF load command address/offset not page-aligned';
+  }
+  return null;
+}

@@ -20,7 +20,7 @@ import { posix } from 'node:path';
 import { DF_1, ElfError, type ElfFile, type UnreadableString } from '@dit/elf';
 import { type Lookup, type SymlinkHop, toByteString } from '@dit/paths';
 import { type DstValues, expandDst, glibcPathList, hasDst } from './dst.js';
-import { type HostAbi, verifyGlibcCandidate } from './glibc-verify.js';
+import { glibcSegmentProblem, type HostAbi, verifyGlibcCandidate } from './glibc-verify.js';
 import { abiCacheFlags, lookupLdCache } from './ld-cache.js';
 import type { GlibcFacts } from './loader-facts.js';
 import type { Session } from './session.js';
@@ -333,10 +333,13 @@ class GlibcLoad {
       }
       throw error;
     }
+    const segments = glibcSegmentProblem(elf.loads, elf.header.class);
+    if (segments !== null) throw new FatalLoad(pathString, segments);
     if (elf.header.type === 2) throw new FatalLoad(pathString, 'cannot dynamically load executable');
     // A PT_DYNAMIC with p_filesz 0 counts as none for a library (objcopy's debug-only files have
     // one); the program itself, mapped by the kernel, is read at p_vaddr whatever its p_filesz.
-    if (elf.dynamic === null || !elf.dynamic.segmentHasFileData)
+    // l_ld is PT_DYNAMIC's p_vaddr, and 0 means none to glibc.
+    if (elf.dynamic === null || !elf.dynamic.segmentHasFileData || elf.dynamic.address === 0n)
       throw new FatalLoad(pathString, 'object file has no dynamic section');
     if ((elf.dynamic.flags1 & DF_1.PIE) !== 0) {
       throw new FatalLoad(pathString, 'cannot dynamically load position-independent executable');
