@@ -3,8 +3,10 @@
  * library, written where `$ORIGIN/lib` still reaches the seed libraries, then:
  * - @dit/resolver (TypeScript) must return a resolution or throw its typed `ResolveError`;
  * - `dit deps --json` in-process must exit 0, 1 or 2 and print exactly the same with and without
- *   `DIT_NATIVE=0` (the addon has no part in it), every stderr line a `dit: ` line (no stack trace);
- * - optionally (the long run), glibc's ld.so is the judge wherever it can trace the mutant.
+ *   `DIT_NATIVE=0` (the addon has no part in deps: the setting must change nothing), every stderr
+ *   line a `dit: ` line (no stack trace);
+ * - optionally (the long run), glibc's ld.so is the judge wherever it can trace the mutant; where we
+ *   say it reads memory the file does not map (UNMAPPED_READ), its outcome is counted apart.
  */
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,10 +109,9 @@ export function elfTarget(dir: string, options: ElfTargetOptions = {}): FuzzTarg
         if (verdict === 'not-traceable') continue;
         judged++;
         counters.add('judged by ld.so');
-        if (verdict !== null && verdict.startsWith('unmapped-read: ')) {
-          counters.add(
-            `we say ld.so reads unmapped memory; ld.so ${verdict.slice('unmapped-read: '.length)}`,
-          );
+        const unmapped = verdict?.match(/^unmapped-read: (.*)$/)?.[1];
+        if (unmapped !== undefined) {
+          counters.add(`we say ld.so reads unmapped memory; ld.so ${unmapped}`);
           continue;
         }
         if (verdict === 'program-rejected') {

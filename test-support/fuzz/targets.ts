@@ -15,7 +15,7 @@ export interface TargetSettings {
   readonly loaderPerBatch?: number;
   /** ELF: compare `dit deps --json` both ways on every Nth batch. */
   readonly cliEvery?: number;
-  /** ld.so.cache: compare TypeScript and native resolution on every Nth case. */
+  /** ld.so.cache: on every Nth case, resolve a fixture program through the mutant cache. */
   readonly differentialEvery?: number;
   /** ld.so.cache: ask ld.so on every Nth case (the long run; 0 in `pnpm test`). */
   readonly cacheLoaderEvery?: number;
