@@ -25,7 +25,10 @@ import { build } from 'esbuild';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(REPO, 'apps', 'cli');
 const SRC = join(CLI, 'src');
-const OUT = join(CLI, 'dist', 'cli');
+// `--out DIR` writes the bundles elsewhere (tests bundle the sources without touching the installed
+// command, which other tests are running at the same time).
+const outFlag = process.argv.indexOf('--out');
+const OUT = outFlag > 0 ? process.argv[outFlag + 1] : join(CLI, 'dist', 'cli');
 
 /** Packages the CycloneDX library loads only if they are installed (dit writes JSON without them). */
 const OPTIONAL_PLUGINS = ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'];

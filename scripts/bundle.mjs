@@ -31,7 +31,12 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const OUT = join(REPO, 'dist');
+// `--out DIR`: where the stage and dit.tar go (default dist/). With --quick, the CLI's bundles are
+// built into DIR too, so a test's bundle never rewrites the installed command under other tests.
+const outFlag = process.argv.indexOf('--out');
+const OUT = outFlag > 0 ? process.argv[outFlag + 1] : join(REPO, 'dist');
+const QUICK = process.argv.includes('--quick');
+const CLI_BUILD = QUICK ? join(OUT, 'cli-build') : join(REPO, 'apps/cli/dist/cli');
 const STAGE = join(OUT, 'dit-bundle');
 const HOME = join(STAGE, 'dit.d');
 
@@ -49,9 +54,12 @@ mkdirSync(join(HOME, 'lib'), { recursive: true });
 
 // --quick: only the CLI's bundles are rebuilt from the sources (esbuild, a second or two), not the
 // whole workspace with its type check; the hostile-input tests use it to carry the sources they test.
-if (process.argv.includes('--quick')) {
+if (QUICK) {
   step('bundling the CLI from the sources');
-  execFileSync(process.execPath, [join(REPO, 'scripts/build-cli.mjs')], { cwd: REPO, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(REPO, 'scripts/build-cli.mjs'), '--out', CLI_BUILD], {
+    cwd: REPO,
+    stdio: 'inherit',
+  });
 } else {
   step('building the packages');
   execFileSync('pnpm', ['build', '--output-logs=errors-only'], { cwd: REPO, stdio: 'inherit' });
@@ -62,8 +70,8 @@ step('copying the CLI bundles');
 // entry of their own: apps/cli/bin/dit.cjs expects them one folder further away.
 const CLI_DIR = join(HOME, 'cli');
 mkdirSync(CLI_DIR);
-for (const name of readdirSync(join(REPO, 'apps/cli/dist/cli')).filter((n) => n.endsWith('.cjs'))) {
-  copyFileSync(join(REPO, 'apps/cli/dist/cli', name), join(CLI_DIR, name));
+for (const name of readdirSync(CLI_BUILD).filter((n) => n.endsWith('.cjs'))) {
+  copyFileSync(join(CLI_BUILD, name), join(CLI_DIR, name));
 }
 writeFileSync(
   join(HOME, 'dit.cjs'),

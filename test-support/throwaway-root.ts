@@ -19,14 +19,20 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 /** A folder holding `usr/local/bin/dit` and `dit.d/`, from dit.tar bundled now from the sources. */
 export function makeDitLayer(): { path: string; cleanup: () => void } {
-  execFileSync(process.execPath, [join(REPO, 'scripts/bundle.mjs'), '--quick'], {
-    cwd: REPO,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  // Bundled into a folder of its own: dist/ and the installed command stay as other tests use them.
+  const bundle = mkdtempSync(join(tmpdir(), 'dit-bundle-'));
   const path = mkdtempSync(join(tmpdir(), 'dit-layer-'));
-  const bin = join(path, 'usr/local/bin');
-  mkdirSync(bin, { recursive: true });
-  execFileSync('tar', ['-xf', join(REPO, 'dist/dit.tar'), '-C', bin]);
+  try {
+    execFileSync(process.execPath, [join(REPO, 'scripts/bundle.mjs'), '--quick', '--out', bundle], {
+      cwd: REPO,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const bin = join(path, 'usr/local/bin');
+    mkdirSync(bin, { recursive: true });
+    execFileSync('tar', ['-xf', join(bundle, 'dit.tar'), '-C', bin]);
+  } finally {
+    rmSync(bundle, { recursive: true, force: true });
+  }
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
