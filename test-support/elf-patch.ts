@@ -160,3 +160,8 @@ export function loadSegment(data: Buffer, index: number): { offset: bigint; vadd
   if (load === undefined) throw new Error(`no PT_LOAD number ${index}`);
   return load;
 }
+
+/** Changes the tag of the DT_NEEDED entry `name` (to DT_FILTER 0x7fffffff, say). */
+export function setNeededTag(data: Buffer, name: string, tag: bigint): void {
+  data.writeBigUInt64LE(tag, neededEntry(data, name).valueAt - 8);
+}

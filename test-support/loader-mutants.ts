@@ -15,6 +15,7 @@ import {
   setDynamicValue,
   setLoadSegment,
   setNeededOffset,
+  setNeededTag,
   zeroFilledAddress,
 } from './elf-patch.js';
 import { compile, programSource, sharedLibrarySource } from './fixtures.js';
@@ -56,6 +57,8 @@ export interface LoaderMutants {
   readonly misalignedLoad: string;
   /** glibc program needing a libv.so whose PT_DYNAMIC p_vaddr is 0. */
   readonly dynamicAtZero: string;
+  /** glibc program whose DT_NEEDED libv.so became DT_FILTER libq.so, which is nowhere. */
+  readonly programFilter: string;
   /** glibc program whose DT_NEEDED offset is 2^63 + 3: a 64-bit value a double would round. */
   readonly neededOffsetNear2p63: string;
   /** musl programs: PT_DYNAMIC p_filesz 0; a library with p_filesz 0; DT_NEEDED ""; `lib\xe9.so`. */
@@ -172,6 +175,10 @@ export function buildLoaderMutants(dir: string): LoaderMutants {
       renameNeeded(data, 'libv.so', LATIN1_NAME),
     ),
     notUtf8Library,
+    programFilter: patchElf(glibcBase, at('program-filter'), (data) => {
+      renameNeeded(data, 'libv.so', Buffer.from('libq.so'));
+      setNeededTag(data, 'libq.so', 0x7fff_ffffn);
+    }),
     controlNeeded: patchElf(glibcBase, at('control-needed'), (data) =>
       renameNeeded(data, 'libv.so', CONTROL_NAME),
     ),

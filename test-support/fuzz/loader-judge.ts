@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
+import { readElfSync } from '../../packages/elf/src/index.js';
 import type { Resolution } from '../../packages/resolver/src/index.js';
 import { GLIBC_INTERP, readElfInfo } from '../corpus.mjs';
 import { loaderTraceCommand, parseLoaderTrace } from '../ld-trace.mjs';
@@ -23,7 +24,13 @@ const isRoot = process.getuid?.() === 0;
 export function judgeWithLoader(
   file: string,
   ours: Resolution,
-): string | null | 'not-traceable' | 'program-rejected' | `unmapped-read: ${'crashes' | 'stops' | 'loads'}` {
+):
+  | string
+  | null
+  | 'not-traceable'
+  | 'program-rejected'
+  | 'program-filter'
+  | `unmapped-read: ${'crashes' | 'stops' | 'loads'}` {
   let info: { reason: string | null };
   try {
     info = readElfInfo(file);
@@ -33,6 +40,13 @@ export function judgeWithLoader(
   // The kernel starts a program with its first PT_INTERP (what we read); ld.so run as a command
   // ignores it. Only a program this ld.so would be started for can be judged by it.
   if (info.reason !== null || (ours.interpreter !== null && ours.interpreter !== GLIBC_INTERP)) {
+    return 'not-traceable';
+  }
+  // The trace mode skips the program's own DT_FILTER, which a real start loads (and stops without):
+  // apps/cli/test/deps-loader-cases.test.ts. Such a program is no question for this oracle.
+  try {
+    if (readElfSync(file).dynamic?.dependencies.some((d) => d.kind === 'filter')) return 'program-filter';
+  } catch {
     return 'not-traceable';
   }
   const { argv } = loaderTraceCommand(file);

@@ -114,6 +114,10 @@ export function elfTarget(dir: string, options: ElfTargetOptions = {}): FuzzTarg
           counters.add(`we say ld.so reads unmapped memory; ld.so ${unmapped}`);
           continue;
         }
+        if (verdict === 'program-filter') {
+          counters.add('a DT_FILTER in the program (the trace mode skips it)');
+          continue;
+        }
         if (verdict === 'program-rejected') {
           counters.add('ld.so rejects the program itself');
           continue;

@@ -262,6 +262,22 @@ describe("a library's segments, checked as glibc maps them", () => {
   }
 });
 
+describe("a program's own DT_FILTER", () => {
+  it('stops the program when its filtee is missing, though the trace mode ignores it; dit says it is missing', async () => {
+    const program = mutants.programFilter;
+    const run = runProgram(program);
+    expect(run.status).toBe(127);
+    expect(run.stderr).toContain('libq.so: cannot open shared object file');
+    // LD_TRACE_LOADED_OBJECTS skips it: the oracle of the fuzzer is wrong here, the start is right.
+    const trace = kernelTrace(program);
+    expect(trace.status).toBe(0);
+    expect(trace.libraries.some((l) => l.name.toString() === 'libq.so')).toBe(false);
+    const ours = await depsJson(program);
+    expect(ours.status).toBe(1);
+    expect(ours.stderrText).toBe(`dit: ${program}: libq.so not found (needed by ${program})\n`);
+  });
+});
+
 describe('a DT_NEEDED name holding a newline and an ESC byte', () => {
   it('ld.so misses exactly those bytes; dit says so on one escaped stderr line, and --json keeps the bytes', async () => {
     const program = mutants.controlNeeded;

@@ -143,7 +143,7 @@ interface Area {
  * The object's memory as glibc's _dl_map_segments leaves it, in p_vaddr terms (the load bias
  * cancels out): for each PT_LOAD in order, the file's whole pages from the page holding p_vaddr to
  * the page holding p_vaddr + p_filesz; then, when p_memsz > p_filesz, zeros from p_vaddr + p_filesz
- * to the end of the page holding p_vaddr + p_memsz (the tail of the last file page is cleared). A
+ * to p_vaddr + p_memsz, or to the end of its page when that lies beyond the last file page. A
  * later segment's pages replace an earlier one's (MAP_FIXED). Everything else is unmapped, or
  * mapped by something else: unknowable. File pages past the end of the file are mapped but raise
  * SIGBUS when read: unknowable too. The kernel maps a program's segments the same way.
@@ -166,7 +166,11 @@ class MappedImage {
         this.areas.push({ start, end: pageUp(dataEnd), fileOffset: pageDown(load.offset) });
       }
       if (load.memsz > load.filesz) {
-        this.areas.push({ start: dataEnd, end: pageUp(load.vaddr + load.memsz), fileOffset: null });
+        // glibc clears the last file page only up to p_memsz when the segment ends inside it (the
+        // rest keeps the file's bytes), and maps anonymous zero pages when it goes further.
+        const allocEnd = load.vaddr + load.memsz;
+        const end = allocEnd <= pageUp(dataEnd) ? allocEnd : pageUp(allocEnd);
+        this.areas.push({ start: dataEnd, end, fileOffset: null });
       }
     }
   }
