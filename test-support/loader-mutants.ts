@@ -57,6 +57,8 @@ export interface LoaderMutants {
   readonly misalignedLoad: string;
   /** glibc program needing a libv.so whose PT_DYNAMIC p_vaddr is 0. */
   readonly dynamicAtZero: string;
+  /** glibc program needing a libv.so with DT_AUXILIARY libnope.so, which is nowhere. */
+  readonly missingAuxiliary: string;
   /** glibc program whose DT_NEEDED libv.so became DT_FILTER libq.so, which is nowhere. */
   readonly programFilter: string;
   /** glibc program whose DT_NEEDED offset is 2^63 + 3: a 64-bit value a double would round. */
@@ -155,6 +157,12 @@ export function buildLoaderMutants(dir: string): LoaderMutants {
 
   return {
     strszOne: needing(['-lv'], 'strsz-one', 'strsz-one-prog'),
+    missingAuxiliary: (() => {
+      compile(sharedLibrarySource('v'), at('auxiliary/libv.so'), {
+        flags: ['-shared', '-Wl,-soname,libv.so', '-Wl,-f,libnope.so'],
+      });
+      return needing(['-lv'], 'auxiliary', 'auxiliary-prog');
+    })(),
     misalignedLoad: needing(['-lv'], 'misaligned', 'misaligned-prog'),
     dynamicAtZero: needing(['-lv'], 'dynamic-zero', 'dynamic-zero-prog'),
     sonameUnmappedLast: needing(['-lc', '-lv'], 'soname-unmapped', 'soname-unmapped-last'),

@@ -262,6 +262,19 @@ describe("a library's segments, checked as glibc maps them", () => {
   }
 });
 
+describe('a DT_AUXILIARY that is nowhere', () => {
+  it('a real start searches for it and goes on, though the trace mode lists it as not found; dit misses nothing', async () => {
+    const program = mutants.missingAuxiliary;
+    expect(runProgram(program).status).toBe(0);
+    const trace = kernelTrace(program);
+    expect(trace.libraries.find((l) => l.name.toString() === 'libnope.so')?.path).toBeNull();
+    const ours = await depsJson(program);
+    expect(ours.status).toBe(0);
+    expect(ours.stderrText).toBe('');
+    expect(ditPaths(ours.entry.libraries)).toEqual([...new Set(loaderPaths(trace))].sort());
+  });
+});
+
 describe("a program's own DT_FILTER", () => {
   it('stops the program when its filtee is missing, though the trace mode ignores it; dit says it is missing', async () => {
     const program = mutants.programFilter;
