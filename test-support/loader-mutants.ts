@@ -59,6 +59,8 @@ export interface LoaderMutants {
   readonly dynamicAtZero: string;
   /** glibc program needing a libv.so with DT_AUXILIARY libnope.so, which is nowhere. */
   readonly missingAuxiliary: string;
+  /** glibc program needing a libv.so with DT_AUXILIARY `$ORIGIN`: its own folder. */
+  readonly directoryAuxiliary: string;
   /** glibc program whose DT_NEEDED libv.so became DT_FILTER libq.so, which is nowhere. */
   readonly programFilter: string;
   /** glibc program whose DT_NEEDED offset is 2^63 + 3: a 64-bit value a double would round. */
@@ -162,6 +164,12 @@ export function buildLoaderMutants(dir: string): LoaderMutants {
         flags: ['-shared', '-Wl,-soname,libv.so', '-Wl,-f,libnope.so'],
       });
       return needing(['-lv'], 'auxiliary', 'auxiliary-prog');
+    })(),
+    directoryAuxiliary: (() => {
+      compile(sharedLibrarySource('v'), at('auxiliary-dir/libv.so'), {
+        flags: ['-shared', '-Wl,-soname,libv.so', '-Wl,-f,$ORIGIN'],
+      });
+      return needing(['-lv'], 'auxiliary-dir', 'auxiliary-dir-prog');
     })(),
     misalignedLoad: needing(['-lv'], 'misaligned', 'misaligned-prog'),
     dynamicAtZero: needing(['-lv'], 'dynamic-zero', 'dynamic-zero-prog'),

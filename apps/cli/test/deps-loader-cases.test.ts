@@ -275,6 +275,19 @@ describe('a DT_AUXILIARY that is nowhere', () => {
   });
 });
 
+describe('a DT_AUXILIARY that is a directory', () => {
+  it('ld.so ignores any failure of an auxiliary load, even one fatal elsewhere; so does dit', async () => {
+    const program = mutants.directoryAuxiliary;
+    expect(runProgram(program).status).toBe(0);
+    const trace = kernelTrace(program);
+    expect(trace.status).toBe(0);
+    const ours = await depsJson(program);
+    expect(ours.status).toBe(0);
+    expect(ours.entry.error).toBeUndefined();
+    expect(ditPaths(ours.entry.libraries)).toEqual([...new Set(loaderPaths(trace))].sort());
+  });
+});
+
 describe("a program's own DT_FILTER", () => {
   it('stops the program when its filtee is missing, though the trace mode ignores it; dit says it is missing', async () => {
     const program = mutants.programFilter;

@@ -197,7 +197,11 @@ class GlibcLoad {
               name = expandDst(name, this.dstValues(requester));
               if (name === null || name === '') continue; // 2.36: an empty expansion skips the entry
             }
-            enqueue(this.mapObject(name, requester, dependency.kind, null));
+            enqueue(
+              dependency.kind === 'auxiliary'
+                ? this.mapAuxiliary(name, requester)
+                : this.mapObject(name, requester, dependency.kind, null),
+            );
           }
         }
       };
@@ -292,6 +296,20 @@ class GlibcLoad {
     };
     this.objects.push(object);
     return this.use(object, name, requester);
+  }
+
+  /**
+   * A DT_AUXILIARY: _dl_map_object_deps catches every error of its load (not found, and also what
+   * is fatal elsewhere: a directory, garbage) and goes on without it. A read of unmapped memory is a
+   * crash, which it cannot catch.
+   */
+  private mapAuxiliary(name: string, requester: LoadedObject): LoadedObject | null {
+    try {
+      return this.mapObject(name, requester, 'auxiliary', null);
+    } catch (error) {
+      if (error instanceof FatalLoad && error.code !== 'UNMAPPED_READ') return null;
+      throw error;
+    }
   }
 
   /** Records the first request of an object for the report. */
