@@ -29,8 +29,10 @@ function imageOptions(lines, exportLine) {
     if (op === 'ENTRYPOINT') options.push(`--entrypoint '${rest}'`);
     else if (op === 'CMD') options.push(`--cmd '${rest}'`);
     else if (op === 'WORKDIR') options.push(`--workdir ${rest}`);
-    else if (op === 'USER' && !/--user\s/.test(exportLine)) options.push(`--user ${rest}`);
-    else if (op === 'EXPOSE') options.push(...rest.split(/\s+/).map((port) => `--expose ${port}`));
+    // The export line's own --user (the check runs as that user) is the image's User already.
+    else if (op === 'USER') {
+      if (!/--user\s/.test(exportLine)) options.push(`--user ${rest}`);
+    } else if (op === 'EXPOSE') options.push(...rest.split(/\s+/).map((port) => `--expose ${port}`));
     else if (op !== 'COPY')
       throw new Error(`image flow: the final stage's ${op} has no dit export option here`);
   }
