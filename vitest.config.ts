@@ -22,6 +22,7 @@ export const PURE = [
   'packages/exporter/src/secrets.test.ts',
   'packages/exporter/test/root-glob.test.ts',
   'packages/image/test/layer.test.ts',
+  'packages/image/test/listened-ports.test.ts',
   'packages/image/test/unpack.test.ts',
   'packages/native/src/hash.test.ts',
   'packages/native/src/loader.test.ts',

@@ -25,7 +25,8 @@ export const IMAGE_HELP = `Image output (no daemon; reproducible: the same input
   --user USER[:GROUP]    the image's User: a name or uid inside the export (minimal /etc/passwd and
                          /etc/group are written when missing); the check is verified as that user
   --label K=V            an image label (repeatable)
-  --expose PORT[/PROTO]  an exposed port (repeatable)
+  --expose PORT[/PROTO]  an exposed port (repeatable). A server (dit export with probes) gets the
+                         TCP ports it listened on under the trace unless --expose is given
   --stop-signal SIGNAL   the image's StopSignal
   --compression gzip|zstd  layer compression of oci: images (zstd needs a Node.js with zstd in zlib)
   Times: every mtime is clamped to SOURCE_DATE_EPOCH when it is set, and 0 (1970-01-01) when not.

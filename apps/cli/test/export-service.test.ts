@@ -1,7 +1,8 @@
 /** `dit export` with a server: the options, what a user sees, and the exit statuses. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { parseImageReference, readImage } from '@dit/image';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
 import { dit } from './run-cli.js';
@@ -135,5 +136,82 @@ describe('dit export with probes', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(message);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('dit export --image with a server', () => {
+  /**
+   * An HTTP server on a TCP port that also binds a UDP port it never listens on, and stops on
+   * SIGINT (so that a --stop-signal SIGINT is what ends it, in the trace and in the verification).
+   */
+  function portsServer(): string {
+    const script = join(T, 'ports-server.py');
+    writeFileSync(
+      script,
+      `import http.server, signal, socket, sys
+signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(('127.0.0.1', int(sys.argv[2])))
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), Handler).serve_forever()
+`,
+    );
+    return script;
+  }
+
+  async function exportServer(name: string, ...options: string[]) {
+    const port = await freePort();
+    const udp = await freePort();
+    const layout = join(T, `${name}-layout`);
+    const report = join(T, `${name}.json`);
+    const result = await dit(
+      'export',
+      '-q',
+      '--image',
+      `oci:${layout}:v1`,
+      '--report',
+      report,
+      '--probe-http',
+      `http://127.0.0.1:${port}/=204`,
+      '--stop-signal',
+      'SIGINT',
+      ...options,
+      '--',
+      'python3',
+      portsServer(),
+      String(port),
+      String(udp),
+    );
+    const config = readImage(parseImageReference(`oci:${layout}:v1`)).config.config;
+    return { result, port, udp, config, report: JSON.parse(readFileSync(report, 'utf8')) };
+  }
+
+  it('exposes the TCP port the server listened on, and stops the image with --stop-signal', async () => {
+    const { result, port, udp, config, report } = await exportServer('listened');
+    expect(result.stderr).toMatch(/^dit: wrote oci:\S+listened-layout:v1: manifest sha256:[0-9a-f]{64}, /);
+    expect(result.status).toBe(0);
+    // SIGINT stopped it in both runs: the server's handler is what ended it.
+    expect(report.trace.service.stopped).toBe('signal');
+    expect(report.verification).toMatchObject({ ok: true, service: { stopped: 'signal' } });
+    // The UDP port was bound but never listened on: not a served port.
+    expect(report.trace.listening).toEqual([
+      { port, address: '127.0.0.1', family: 'AF_INET', pid: expect.any(Number) },
+    ]);
+    expect(report.trace.listening.map((socket: { port: number }) => socket.port)).not.toContain(udp);
+    expect(config?.ExposedPorts).toEqual({ [`${port}/tcp`]: {} });
+    expect(config?.StopSignal).toBe('SIGINT');
+  });
+
+  it('takes exactly the ports --expose gives instead', async () => {
+    const { result, port, config, report } = await exportServer('expose', '--expose', '53/udp');
+    expect(result.status).toBe(0);
+    expect(report.trace.listening.map((socket: { port: number }) => socket.port)).toEqual([port]);
+    expect(config?.ExposedPorts).toEqual({ '53/udp': {} });
+    expect(config?.StopSignal).toBe('SIGINT');
   });
 });

@@ -42,6 +42,7 @@ export function buildReport(context: {
             exitCode: traced.exitCode,
             durationMs: traced.durationMs,
             paths: traced.paths.length,
+            listening: traced.listening,
             service: files.supervision?.summary(),
           },
     verification: context.verification,

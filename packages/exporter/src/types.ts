@@ -1,4 +1,4 @@
-import type { AccessKind } from '@dit/trace';
+import type { AccessKind, ListeningSocket } from '@dit/trace';
 import type { ServiceSpec } from './service.js';
 
 export interface ExportOptions {
@@ -197,6 +197,8 @@ export interface ExportReport {
     readonly exitCode: number | null;
     readonly durationMs: number;
     readonly paths: number;
+    /** TCP ports the traced run listened on (a server's: `--image` makes them its ExposedPorts). */
+    readonly listening: readonly ListeningSocket[];
     /** Service mode: how the server did under the trace. */
     readonly service?: ServiceRun;
   } | null;

@@ -19,7 +19,7 @@ export interface ImageSettings {
   readonly workdir?: string;
   readonly user?: string;
   readonly labels?: Readonly<Record<string, string>>;
-  /** `80`, `80/tcp`, `53/udp`. */
+  /** `80`, `80/tcp`, `53/udp`. Default: the TCP ports the traced run listened on. */
   readonly expose?: readonly string[];
   readonly stopSignal?: string;
   readonly volumes?: readonly string[];
@@ -69,7 +69,7 @@ export async function exportAsImages(options: ImageExportOptions): Promise<Image
     const images = await writeImage({
       folder: report.output,
       targets,
-      run: runConfig(settings, command, env.PATH),
+      run: runConfig({ ...settings, expose: settings.expose ?? listenedPorts(report) }, command, env.PATH),
       baseHistory: settings.baseHistory,
       createdBy: settings.createdBy ?? `dit export${command.length > 0 ? ` -- ${command.join(' ')}` : ''}`,
       toolVersion: options.toolVersion ?? 'unknown',
@@ -80,6 +80,18 @@ export async function exportAsImages(options: ImageExportOptions): Promise<Image
   } finally {
     if (temporary !== null) rmSync(temporary, { recursive: true, force: true });
   }
+}
+
+/**
+ * The TCP ports a server listened on under the trace, as ExposedPorts keys: what a runtime should
+ * publish, unless --expose names them. Only in service mode: a check command that is not a server
+ * may start one for a moment (a self-test), and that is not what the image serves. Sorted, not in
+ * the order listened: workers that listen in parallel must not change the digest between builds.
+ */
+export function listenedPorts(report: ExportReport): string[] {
+  if (report.trace?.service === undefined) return [];
+  const ports = new Set(report.trace.listening.map((socket) => socket.port));
+  return [...ports].sort((a, b) => a - b).map((port) => `${port}/tcp`);
 }
 
 /** The image's run settings: the check as Entrypoint unless told otherwise, the check's PATH first in Env. */

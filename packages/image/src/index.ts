@@ -18,6 +18,7 @@ export {
   type ImageExportOptions,
   type ImageExportResult,
   type ImageSettings,
+  listenedPorts,
   runConfig,
 } from './export-image.js';
 export {

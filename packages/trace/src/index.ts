@@ -15,6 +15,7 @@ export { straceArguments, TRACED_SYSCALLS, trace } from './trace.js';
 export type {
   AccessKind,
   ExecRecord,
+  ListeningSocket,
   PathAccess,
   PathSummary,
   TracedProcess,

@@ -175,6 +175,41 @@ describe('one process', () => {
     ]);
   });
 
+  it('lists the TCP ports listened on: bound to a port, then listened on, by socket inode', () => {
+    // Lines as strace 6.1 prints them (python3 -m http.server, a Node server on ::1, a UDP socket),
+    // and a master that binds while its forked worker listens on the inherited socket.
+    const parsed = parseStraceLog(
+      log(`
+        10 bind(3<socket:[2495917]>, {sa_family=AF_INET, sin_port=htons(18765), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
+        10 listen(3<socket:[2495917]>, 5) = 0
+        10 bind(19<socket:[2496069]>, {sa_family=AF_INET6, sin6_port=htons(8443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0
+        10 listen(19<socket:[2496069]>, 511) = 0
+        10 bind(20<socket:[2496074]>, {sa_family=AF_INET, sin_port=htons(5353), sin_addr=inet_addr("0.0.0.0")}, 16) = 0
+        10 bind(21<socket:[2496080]>, {sa_family=AF_INET, sin_port=htons(40000), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
+        10 connect(21<socket:[2496080]>, {sa_family=AF_INET, sin_port=htons(5432), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
+        10 bind(4<socket:[2496090]>, {sa_family=AF_INET, sin_port=htons(9000), sin_addr=inet_addr("0.0.0.0")}, 16) = 0
+        10 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD) = 11
+        11 listen(4<socket:[2496090]>, 128) = 0
+        10 bind(5<socket:[2496091]>, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("0.0.0.0")}, 16) = -1 EACCES (Permission denied)
+        10 listen(5<socket:[2496091]>, 128) = 0
+        10 bind(6<socket:[2496092]>, {sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
+        10 listen(6<socket:[2496092]>, 128) = 0
+        10 bind(7<socket:[2496093]>, {sa_family=AF_UNIX, sun_path="/tmp/st/app.sock"}, 19) = 0
+        10 listen(7<socket:[2496093]>, 128) = 0
+        10 bind(8<socket:[2496094]>, {sa_family=AF_INET, sin_port=htons(7000), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
+        10 listen(8<socket:[2496094]>, 128) = -1 EADDRINUSE (Address already in use)
+        10 listen(3<socket:[2495917]>, 5) = 0
+      `),
+    );
+    // Not listed: UDP 5353 and the client's 40000 (never listened on), 80 (the bind failed), port 0
+    // (the kernel's pick is not in the log), the unix socket, 7000 (the listen failed), a repeat.
+    expect(parsed.listening).toEqual([
+      { port: 18765, address: '127.0.0.1', family: 'AF_INET', pid: 10 },
+      { port: 8443, address: '::1', family: 'AF_INET6', pid: 10 },
+      { port: 9000, address: '0.0.0.0', family: 'AF_INET', pid: 11 },
+    ]);
+  });
+
   it('leaves relative paths unresolved until the working directory is known', () => {
     const parsed = parseStraceLog(
       log(`

@@ -26,7 +26,7 @@ import {
   parseStringArray,
   splitCall,
 } from './strace-text.js';
-import type { AccessKind, PathAccess, TracedProcess } from './types.js';
+import type { AccessKind, ListeningSocket, PathAccess, TracedProcess } from './types.js';
 
 export interface ParseOptions {
   /** Host directory the reported paths are relative to: trace()'s `root`. Default `/`. */
@@ -56,6 +56,8 @@ export interface ParsedTrace {
   unparsed: string[];
   /** Calls with a relative path whose base directory was unknown (no cwd given and none seen yet). */
   unresolved: number;
+  /** TCP ports listened on, in the order of the listen calls: see `ListeningSocket`. */
+  listening: ListeningSocket[];
 }
 
 /** A complete call, or one that never returned (`complete: false`, the process died in it). */
@@ -286,6 +288,9 @@ class Replay {
   /** Accesses through an fd, with the host path behind it, decided on at the end. */
   private readonly throughFd: { access: PathAccess; host: string }[] = [];
   private unresolved = 0;
+  /** Per socket inode, the IP address it was bound to: a later listen on that inode makes it a server's port. */
+  private readonly boundTo = new Map<string, Omit<ListeningSocket, 'pid'>>();
+  private readonly listening: ListeningSocket[] = [];
   private exitCode: number | null = null;
   private signal: string | null = null;
   private commandExited = false;
@@ -314,6 +319,7 @@ class Replay {
       signal: this.signal,
       unparsed: this.unparsed,
       unresolved: this.unresolved,
+      listening: this.listening,
     };
   }
 
@@ -492,8 +498,14 @@ class Replay {
         this.created(proc, result);
         return;
       case 'connect':
+        this.socket(proc, call, result);
+        return;
       case 'bind':
         this.socket(proc, call, result);
+        this.bound(call, result);
+        return;
+      case 'listen':
+        this.listened(proc, call, result);
         return;
       default:
         return;
@@ -623,6 +635,44 @@ class Replay {
     this.record(proc, 'connect', call, result, host, { write: call.name === 'bind' });
   }
 
+  /**
+   * A successful bind to an IPv4 or IPv6 address, remembered by socket inode rather than fd: the fd
+   * may be passed on (a master binds, a forked worker listens), the inode is the socket itself.
+   */
+  private bound(call: CallText, result: CallResult): void {
+    if (!succeeded(result)) return;
+    const inode = socketInode(call.args[0]);
+    const address = (call.args[1] ?? '').trim();
+    if (inode === null) return;
+    // Field by field, each regex anchored on its own name: no `.*` to backtrack over a damaged line.
+    const family = /^\{sa_family=(AF_INET6?),/.exec(address)?.[1];
+    const port = /\bsin6?_port=htons\((\d+)\)/.exec(address)?.[1];
+    const ip =
+      family === 'AF_INET'
+        ? /\bsin_addr=inet_addr\("([^"]*)"\)/.exec(address)?.[1]
+        : /\binet_pton\(AF_INET6, "([^"]*)"/.exec(address)?.[1];
+    if ((family !== 'AF_INET' && family !== 'AF_INET6') || port === undefined || ip === undefined) {
+      this.boundTo.delete(inode); // a unix socket or another family: no port
+      return;
+    }
+    this.boundTo.set(inode, { port: Number(port), address: ip, family });
+  }
+
+  /**
+   * A successful listen on a socket bound to a port: a server's port. A socket bound and never
+   * listened on (UDP, or a client choosing its source port) is not one. Port 0 asks the kernel to
+   * pick one, which the traced calls do not show (getsockname is not traced): left out, as is a
+   * listen without a bind (the kernel picks then too). Only processes inside the root count.
+   */
+  private listened(proc: Proc, call: CallText, result: CallResult): void {
+    if (!succeeded(result) || this.inside(proc.fs.root) === null) return;
+    const inode = socketInode(call.args[0]);
+    const bound = inode === null ? undefined : this.boundTo.get(inode);
+    if (bound === undefined || bound.port === 0 || bound.port > 65535) return;
+    const same = this.listening.some((l) => l.port === bound.port && l.address === bound.address);
+    if (!same) this.listening.push({ ...bound, pid: proc.info.pid });
+  }
+
   /** Resolves a quoted path argument to a host path. */
   private resolveArg(proc: Proc, dir: FdArg | null, pathArg: string | undefined): string | null {
     const path = pathArg === undefined ? null : parseQuoted(pathArg);
@@ -721,6 +771,13 @@ class Replay {
 
 function succeeded(result: CallResult): boolean {
   return result.value !== null && result.value >= 0;
+}
+
+/** The inode of a socket fd from its `-y` annotation (`3<socket:[2495917]>`), or null. */
+function socketInode(arg: string | undefined): string | null {
+  const annotation = fd(arg).annotation;
+  const match = annotation === null ? null : /^socket:\[(\d+)\]$/.exec(annotation);
+  return match === null ? null : match[1]!;
 }
 
 function fd(arg: string | undefined): FdArg {

@@ -59,6 +59,8 @@ export const TRACED_SYSCALLS: readonly string[] = [
   'vfork',
   'connect',
   'bind',
+  // Only for the ports a server listens on (ListeningSocket): no path.
+  'listen',
 ];
 
 /**
@@ -276,6 +278,7 @@ export async function trace(command: string[], options: TraceOptions = {}): Prom
       accesses,
       processes: parsed.processes,
       paths,
+      listening: parsed.listening,
     };
   } finally {
     log.dispose();

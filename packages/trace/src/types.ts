@@ -93,6 +93,19 @@ export interface PathAccess {
   realPath: string | null;
 }
 
+/**
+ * A TCP port the command served: a socket bound to an IPv4 or IPv6 address with a port, then
+ * listened on (the same socket, by inode, in any process of the tree). Kept once per port and address.
+ */
+export interface ListeningSocket {
+  port: number;
+  /** The bound address as strace printed it: `127.0.0.1`, `0.0.0.0`, `::`, `::1`. */
+  address: string;
+  family: 'AF_INET' | 'AF_INET6';
+  /** The process that listened. */
+  pid: number;
+}
+
 /** A successful execve. */
 export interface ExecRecord {
   /** The path passed to execve, made absolute inside the root. */
@@ -161,4 +174,6 @@ export interface TraceReport {
   processes: TracedProcess[];
   /** Distinct paths with the union of what happened to them: the exporter's main input. */
   paths: PathSummary[];
+  /** TCP ports the command listened on, in the order first listened on. */
+  listening: ListeningSocket[];
 }

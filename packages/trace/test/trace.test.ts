@@ -3,7 +3,9 @@
  * (because we wrote them, or because they are the shell and coreutils).
  */
 import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Lookup, RootFs } from '@dit/paths';
 import { type PathAccess, TraceError, type TraceReport, trace } from '@dit/trace';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -133,6 +135,56 @@ describe('exit status and output', () => {
   it('reports the signal a command died of', async () => {
     const report = await trace(['sh', '-c', 'kill -TERM $$']);
     expect(report).toMatchObject({ exitCode: null, signal: 'SIGTERM', timedOut: false });
+  });
+});
+
+describe('servers', () => {
+  /** A port free on loopback now (the kernel's pick, released at once). */
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  it('lists the TCP port a real server listened on, not the same number bound over UDP', async () => {
+    const port = await freePort();
+    const script = join(T, 'serve.py');
+    writeFileSync(
+      script,
+      [
+        'import socket, sys',
+        'from http.server import HTTPServer, SimpleHTTPRequestHandler',
+        'port = int(sys.argv[1])',
+        '# The same number over UDP: bound, never listened on, so not a served port.',
+        'udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+        "udp.bind(('127.0.0.1', port))",
+        "HTTPServer(('127.0.0.1', port), SimpleHTTPRequestHandler).serve_forever()",
+      ].join('\n'),
+    );
+    let answered = false;
+    const report = await trace([PYTHON, script, String(port)], {
+      cwd: T,
+      stdio: 'pipe',
+      timeoutMs: 30_000, // only so that a broken server cannot hang the suite
+      // Ready when it answers HTTP (asked from outside the trace), then stopped as a runtime would.
+      service: async (service) => {
+        while (!answered && !service.mainExited()) {
+          answered = await fetch(`http://127.0.0.1:${port}/`).then(
+            (response) => response.ok,
+            () => false,
+          );
+          if (!answered) await sleep(20);
+        }
+        service.signal('SIGTERM');
+      },
+    });
+    expect(answered).toBe(true);
+    expect(report.signal).toBe('SIGTERM');
+    expect(report.listening).toEqual([
+      { port, address: '127.0.0.1', family: 'AF_INET', pid: report.processes[0]!.pid },
+    ]);
   });
 });
 
