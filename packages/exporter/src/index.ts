@@ -11,7 +11,6 @@ export {
   DEFAULT_READY_TIMEOUT_MS,
   DEFAULT_STOP_TIMEOUT_MS,
   type ServiceOutcome,
-  type ServiceSpec,
   superviseService,
 } from './service.js';
 export type {
@@ -24,5 +23,6 @@ export type {
   Reason,
   SbomOutput,
   ServiceRun,
+  ServiceSpec,
   Verification,
 } from './types.js';

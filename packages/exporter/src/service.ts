@@ -9,23 +9,8 @@
  */
 import type { ServiceHandle, TraceReport } from '@dit/trace';
 import { ExportError } from './errors.js';
-import { describeProbe, type Probe, type ProbeResult, runProbe } from './probes.js';
-import type { ServiceRun } from './types.js';
-
-export interface ServiceSpec {
-  /** Asked in order once the service is ready; each must pass. */
-  readonly probes: readonly Probe[];
-  /** Readiness: this probe, repeated until it passes. Default: the first of `probes` (which then counts as asked). */
-  readonly ready?: Probe;
-  /** How long readiness may take. Default 30 s. */
-  readonly readyTimeoutMs?: number;
-  /** Default SIGTERM. */
-  readonly stopSignal?: NodeJS.Signals;
-  /** How long the service may take to exit after the stop signal before it is killed. Default 10 s. */
-  readonly stopTimeoutMs?: number;
-  /** Pause between readiness attempts. Default 100 ms (a benchmark of the time to ready uses less). */
-  readonly retryMs?: number;
-}
+import { describeProbe, type ProbeResult, runProbe } from './probes.js';
+import type { ServiceRun, ServiceSpec } from './types.js';
 
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000;

@@ -1,5 +1,5 @@
 import type { AccessKind, ListeningSocket } from '@dit/trace';
-import type { ServiceSpec } from './service.js';
+import type { Probe } from './probes.js';
 
 export interface ExportOptions {
   /** The output folder. It must be empty or missing, unless `force`. */
@@ -203,4 +203,20 @@ export interface ExportReport {
     readonly service?: ServiceRun;
   } | null;
   readonly verification: Verification | null;
+}
+
+/** A server's supervision (service.ts): readiness, probes in order, the stop. */
+export interface ServiceSpec {
+  /** Asked in order once the service is ready; each must pass. */
+  readonly probes: readonly Probe[];
+  /** Readiness: this probe, repeated until it passes. Default: the first of `probes` (which then counts as asked). */
+  readonly ready?: Probe;
+  /** How long readiness may take. Default 30 s. */
+  readonly readyTimeoutMs?: number;
+  /** Default SIGTERM. */
+  readonly stopSignal?: NodeJS.Signals;
+  /** How long the service may take to exit after the stop signal before it is killed. Default 10 s. */
+  readonly stopTimeoutMs?: number;
+  /** Pause between readiness attempts. Default 100 ms (a benchmark of the time to ready uses less). */
+  readonly retryMs?: number;
 }

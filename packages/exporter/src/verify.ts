@@ -4,8 +4,8 @@ import { denyReason } from './deny.js';
 import { stderrExcerpt, unfixable } from './failure-report.js';
 import { type Identity, unreadableAs } from './identity.js';
 import { runIsolated } from './isolate.js';
-import { type ServiceOutcome, type ServiceSpec, Supervision } from './service.js';
-import type { Isolation, Verification } from './types.js';
+import { type ServiceOutcome, Supervision } from './service.js';
+import type { Isolation, ServiceSpec, Verification } from './types.js';
 
 /** A run that ended before its supervisor could look at it. */
 const FAILED_TO_START: ServiceOutcome = {
