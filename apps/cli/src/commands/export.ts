@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatBytes } from '@dit/explain';
 import {
   ExportError,
   type ExportReport,
@@ -227,7 +228,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
 
   for (const warning of report.warnings) io.stderr(`dit: warning: ${warning}\n`);
   if (!values.quiet) for (const line of packageLines(report)) io.stderr(`dit: ${line}\n`);
-  const summary = `exported ${report.totals.files} files, ${report.totals.symlinks} symlinks (${formatSize(report.totals.bytes)}) to ${values.path === undefined ? values.image?.join(', ') : report.output}`;
+  const summary = `exported ${report.totals.files} files, ${report.totals.symlinks} symlinks (${formatBytes(report.totals.bytes)}) to ${values.path === undefined ? values.image?.join(', ') : report.output}`;
   const verification = report.verification;
   if (verification === null) {
     io.stdout(`${summary}${command.length > 0 ? ' (not verified: --no-verify)' : ''}\n`);
@@ -309,31 +310,19 @@ function packageLines(report: ExportReport): string[] {
   if (metadata !== null && metadata.packages > 0) {
     lines.push(
       `package metadata for scanners: ${metadata.packages} packages recorded in /var/lib/dpkg/status.d, ` +
-        `${metadata.files} files, ${formatSize(metadata.bytes)} added (--no-package-metadata leaves them out)`,
+        `${metadata.files} files, ${formatBytes(metadata.bytes)} added (--no-package-metadata leaves them out)`,
     );
   }
   if (report.packages.length > 0) {
     const biggest = report.packages
       .slice(0, 5)
-      .map((pkg) => `${pkg.name} ${formatSize(pkg.bytes)}`)
+      .map((pkg) => `${pkg.name} ${formatBytes(pkg.bytes)}`)
       .join(', ');
     lines.push(
       `biggest packages: ${biggest}${report.packages.length > 5 ? ` (of ${report.packages.length})` : ''}`,
     );
   }
   return lines;
-}
-
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** Why an export stopped early: dit itself was sent SIGINT or SIGTERM. */
