@@ -13,6 +13,7 @@ import {
 import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
 import { IMAGE_HELP, IMAGE_OPTIONS, parseImageOptions } from '../image-options.js';
 import { EXIT, type Io, UsageError } from '../io.js';
+import { abortOnSignals, Interrupted, parseEnvOptions, parseTimeout } from '../run-options.js';
 import { parseServiceOptions, SERVICE_HELP, SERVICE_OPTIONS } from '../service-options.js';
 import { exportWithImages, isImageError } from './export-image.js';
 
@@ -119,18 +120,10 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       'export: give a command after --, or --binary, or --include: there is nothing to export',
     );
   }
-  let timeoutMs: number | undefined;
-  if (values.timeout !== undefined) {
-    const seconds = Number(values.timeout);
-    if (!(seconds > 0))
-      throw new UsageError(
-        `export: --timeout must be a positive number of seconds (got "${values.timeout}")`,
-      );
-    timeoutMs = seconds * 1000;
-  }
+  const timeoutMs = parseTimeout(values.timeout, 'export');
 
   const sbom = (values.sbom ?? []).map(parseSbomOption);
-  const setEnv = parseEnvOptions(values.env ?? []);
+  const setEnv = parseEnvOptions(values.env ?? [], 'export');
   // --stop-signal is also the image's StopSignal: with --image and no server it is not stray.
   const serverless =
     !values.probe?.length &&
@@ -161,12 +154,8 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     }
   };
 
-  // SIGINT (Ctrl-C) or SIGTERM stops the export cleanly: the command under trace or verification and
-  // everything it started are killed, and nothing half-written is left. A second signal is not
-  // caught (`once`), so it ends dit at once.
-  const interruption = new AbortController();
-  const interrupt = (signal: NodeJS.Signals) => interruption.abort(new Interrupted(signal));
-  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  // SIGINT or SIGTERM stops the export cleanly (run-options.ts).
+  const interruption = abortOnSignals();
   let report: ExportReport;
   try {
     const exportOptions = {
@@ -223,7 +212,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     }
     throw error;
   } finally {
-    process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
+    interruption.release();
   }
 
   for (const warning of report.warnings) io.stderr(`dit: warning: ${warning}\n`);
@@ -255,20 +244,6 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     for (const path of verification.missing) io.stderr(`  --include ${path}\n`);
   }
   return EXIT.incomplete;
-}
-
-/** `--env K=V` (repeatable; a later one wins): K a variable name, V anything, possibly empty. */
-function parseEnvOptions(values: readonly string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const value of values) {
-    const equals = value.indexOf('=');
-    const name = equals < 0 ? '' : value.slice(0, equals);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new UsageError(`export: --env ${value}: expected NAME=VALUE`);
-    }
-    env[name] = value.slice(equals + 1);
-  }
-  return env;
 }
 
 const SBOM_FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
@@ -323,11 +298,4 @@ function packageLines(report: ExportReport): string[] {
     );
   }
   return lines;
-}
-
-/** Why an export stopped early: dit itself was sent SIGINT or SIGTERM. */
-class Interrupted extends Error {
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`stopped by ${signal}`);
-  }
 }

@@ -5,6 +5,7 @@ import { ImageError, minifyImage, parseImageReference } from '@dit/image';
 import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
 import { IMAGE_HELP, IMAGE_OPTIONS, parseImageOptions } from '../image-options.js';
 import { EXIT, type Io, UsageError } from '../io.js';
+import { abortOnSignals, Interrupted, parseEnvOptions, parseTimeout } from '../run-options.js';
 import { ditVersion } from './export.js';
 import { imageLines } from './export-image.js';
 
@@ -85,32 +86,15 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
   const source = reference(positionals[0]!, 'SRC');
   const destination = reference(positionals[1]!, 'DEST');
   const image = parseImageOptions(values, 'minify');
-  const setEnv: Record<string, string> = {};
-  for (const entry of values.env ?? []) {
-    const equals = entry.indexOf('=');
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(entry.slice(0, Math.max(equals, 0)))) {
-      throw new UsageError(`minify: --env ${entry}: expected NAME=VALUE`);
-    }
-    setEnv[entry.slice(0, equals)] = entry.slice(equals + 1);
-  }
-  let timeoutMs: number | undefined;
-  if (values.timeout !== undefined) {
-    const seconds = Number(values.timeout);
-    if (!(seconds > 0))
-      throw new UsageError(
-        `minify: --timeout must be a positive number of seconds (got "${values.timeout}")`,
-      );
-    timeoutMs = seconds * 1000;
-  }
+  const setEnv = parseEnvOptions(values.env ?? [], 'minify');
+  const timeoutMs = parseTimeout(values.timeout, 'minify');
   const progress = (event: ProgressEvent) => {
     if (values.quiet) return;
     if (event.stage === 'trace')
       io.stderr(`dit: tracing ${event.command.join(' ')} inside ${positionals[0]}\n`);
     if (event.stage === 'verifying') io.stderr('dit: verifying inside the export\n');
   };
-  const interruption = new AbortController();
-  const interrupt = (signal: NodeJS.Signals) => interruption.abort(new Interrupted(signal));
-  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  const interruption = abortOnSignals();
   try {
     if (!values.quiet) io.stderr(`dit: unpacking ${positionals[0]}\n`);
     const { report, images } = await minifyImage({
@@ -164,13 +148,6 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
     }
     throw error;
   } finally {
-    process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
-  }
-}
-
-/** Why a minify stopped early: dit itself was sent SIGINT or SIGTERM. */
-class Interrupted extends Error {
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`stopped by ${signal}`);
+    interruption.release();
   }
 }
