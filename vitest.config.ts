@@ -28,6 +28,7 @@ export const PURE = [
   'packages/native/src/loader.test.ts',
   'packages/native/src/walk.test.ts',
   'packages/paths/src/byte-names.test.ts',
+  'packages/paths/src/host-path.test.ts',
   'packages/paths/src/root-fs.test.ts',
   'packages/provenance/src/control.test.ts',
   'packages/resolver/src/resolve-many.test.ts',

@@ -1,5 +1,6 @@
-import { accessSync, constants, lstatSync, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { posix } from 'node:path';
+import { canonicalHostPath } from '@dit/paths';
 import { ExportError } from './errors.js';
 import { isDitLeftover, recoverKilledRuns } from './leftovers.js';
 import { describeWriteError } from './write-errors.js';
@@ -206,23 +207,15 @@ export function checkOutputFile(file: string, option: string, target: OutputTarg
   return absolute;
 }
 
-/** `path` with every symlink of its existing part resolved; the missing rest appended as it is. */
+/** `path` with the links of its existing part resolved (@dit/paths); a loop on the way is refused. */
 export function canonicalPath(path: string): string {
-  const missing: string[] = [];
-  let existing = path;
-  for (;;) {
-    try {
-      const real = realpathSync(existing);
-      return missing.length === 0 ? real : posix.join(real, ...missing.reverse());
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ELOOP') {
-        throw new ExportError('EXPORT_BAD_OUTPUT', `${path}: too many levels of symbolic links`);
-      }
-      if (existing === '/') return path;
-      missing.push(posix.basename(existing));
-      existing = posix.dirname(existing);
+  try {
+    return canonicalHostPath(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new ExportError('EXPORT_BAD_OUTPUT', `${path}: too many levels of symbolic links`);
     }
+    throw error;
   }
 }
 

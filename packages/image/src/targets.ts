@@ -1,5 +1,6 @@
-import { accessSync, constants, existsSync, lstatSync, readdirSync, realpathSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
+import { canonicalHostPath } from '@dit/paths';
 import { ImageError } from './errors.js';
 import { formatImageReference, type ImageReference } from './reference.js';
 
@@ -18,9 +19,9 @@ export function checkImageTargets(
   return references.map((reference) => {
     const named = formatImageReference(reference);
     const absolute = posix.resolve(reference.path);
-    const canonical = canonical_(absolute);
+    const canonical = canonical_(absolute, named);
     for (const folder of avoid) {
-      const inside = canonical_(posix.resolve(folder));
+      const inside = canonical_(posix.resolve(folder), named);
       if (canonical === inside || canonical.startsWith(`${inside}/`)) {
         throw new ImageError(
           'IMAGE_BAD_OUTPUT',
@@ -72,18 +73,15 @@ function checkLayoutFolder(path: string, stat: Stats, named: string): void {
   }
 }
 
-function canonical_(path: string): string {
-  const missing: string[] = [];
-  let existing = path;
-  for (;;) {
-    try {
-      const real = realpathSync(existing);
-      return missing.length === 0 ? real : posix.join(real, ...missing.reverse());
-    } catch {
-      if (existing === '/') return path;
-      missing.push(posix.basename(existing));
-      existing = posix.dirname(existing);
-    }
+/** The real place an output will be; a symlink loop on the way is refused (it can never be written). */
+function canonical_(path: string, named: string): string {
+  try {
+    return canonicalHostPath(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error;
+    throw new ImageError('IMAGE_BAD_OUTPUT', `--image ${named}: too many levels of symbolic links`, {
+      cause: error,
+    });
   }
 }
 

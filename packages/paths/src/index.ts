@@ -8,6 +8,7 @@
  */
 export { fromByteString, fsPath, hasEscapedBytes, toByteString } from './byte-names.js';
 export { type FilePath, printableBytes } from './file-path.js';
+export { canonicalHostPath } from './host-path.js';
 export {
   type FolderEntry,
   type FolderListing,
