@@ -284,6 +284,27 @@ dit export --path /data/app --force -q -- /bin/true`,
     expectRefused(outcome, 2, /^dit: export: --path \/data\/app: is not empty/);
     expect(outcome.after).toBe('app\nkeep me\n');
   });
+
+  it('the image work folders and partial files of killed runs are removed by the next run; a live run keeps its own', () => {
+    // What kills leave: a dead pid's (999999) layer work folder, minify root, partial archive and
+    // report; pid 1 (alive in the throwaway's pid namespace) stands for a run still going.
+    const outcome = inThrowaway({
+      setup: `mkdir -p /data/.dit-image-999999-0a0b0c0d /data/.dit-minify-999999-0a0b0c0d/root/usr /data/.dit-image-1-0a0b0c0d
+head -c 100000 /dev/urandom > /data/.dit-image-999999-0a0b0c0d/layer.gzip
+printf partial > /data/img.tar.dit-partial-999999; printf partial > /data/r.json.dit-partial-999999
+printf mine > /data/notes.txt`,
+      run: 'dit export --image oci-archive:/data/img.tar --report /data/r.json -q -- /bin/true',
+      after: 'ls -A /data',
+    });
+    expect(outcome.stderr).not.toMatch(/^\s+at /m);
+    expect(outcome.status, outcome.stderr).toBe(0);
+    expect(outcome.after.split('\n').filter(Boolean).sort()).toEqual([
+      '.dit-image-1-0a0b0c0d',
+      'img.tar',
+      'notes.txt',
+      'r.json',
+    ]);
+  });
 });
 
 describe('never leak a key', () => {

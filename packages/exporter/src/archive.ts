@@ -1,5 +1,6 @@
 import { renameSync, rmSync } from 'node:fs';
 import { ExportError } from './errors.js';
+import { partialFile } from './leftovers.js';
 import { describeWriteError } from './write-errors.js';
 
 /** An archive written beside its place, put there (or dropped) together with the export folder. */
@@ -18,7 +19,7 @@ export async function writeArchive(folder: string, file: string): Promise<Pendin
   // node-tar is loaded here, not at the top: it is a good share of dit's start-up (about 30 ms
   // here), and only `--tar` needs it.
   const { create } = await import('tar');
-  const partial = `${file}.dit-partial-${process.pid}`;
+  const partial = partialFile(file);
   const fail = (error: unknown) => {
     rmSync(partial, { force: true });
     return new ExportError('EXPORT_WRITE_FAILED', `--tar ${file}: ${describeWriteError(error)}`, {

@@ -5,6 +5,7 @@
 export { ExportError, type ExportErrorCode } from './errors.js';
 export { exportImage } from './export.js';
 export { type IsolatedRun, runIsolated } from './isolate.js';
+export { makeWorkFolder, partialFile, sweepKilledRuns } from './leftovers.js';
 export { describeProbe, isLoopback, type Probe } from './probes.js';
 export { nssModules } from './runtime-data.js';
 export {

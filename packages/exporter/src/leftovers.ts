@@ -1,4 +1,5 @@
-import { lstatSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { posix } from 'node:path';
 
 /**
@@ -77,6 +78,53 @@ export function moveEntries(from: string, to: string): void {
   for (const name of readdirSync(from)) {
     const destination = posix.join(to, name);
     if (!exists(destination)) renameSync(posix.join(from, name), destination);
+  }
+}
+
+/**
+ * The name a file is written under before it is renamed into `file` (never half-written): the pid
+ * says whose it is, so sweepKilledRuns can tell a killed run's partial file from a live run's.
+ */
+export function partialFile(file: string): string {
+  return `${file}.dit-partial-${process.pid}`;
+}
+
+/** What dit may leave in a folder it writes files into when it is killed: see sweepKilledRuns. */
+const PARTIAL_FILE = /\.dit-partial-(\d+)$/;
+const WORK_FOLDER = /^\.dit-(image|minify)-(\d+)-[0-9a-f]+$/;
+
+/**
+ * A private work folder in `parent` for this run (`.dit-KIND-PID-HEX`): image writing stages its
+ * layer there, minify its unpacked root. The run removes it when it ends; sweepKilledRuns removes it
+ * when the run was killed first.
+ */
+export function makeWorkFolder(parent: string, kind: 'image' | 'minify'): string {
+  const folder = posix.join(parent, `.dit-${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(folder, { mode: 0o700 });
+  return folder;
+}
+
+/**
+ * Removes from `folder` the partial files (partialFile) and work folders (makeWorkFolder) of dit
+ * runs that are gone: killed before they could clean up, they would otherwise stay forever (a
+ * minify's unpacked root is the size of the source image). A live run's are its own and stay. Best
+ * effort: a folder that cannot be listed or written has nothing dit could have left there.
+ */
+export function sweepKilledRuns(folder: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = PARTIAL_FILE.exec(name)?.[1] ?? WORK_FOLDER.exec(name)?.[2];
+    if (pid === undefined || isAlive(Number(pid))) continue;
+    try {
+      rmSync(posix.join(folder, name), { recursive: true, force: true });
+    } catch {
+      // Left for the next run: a leftover that cannot be removed harms nothing but space.
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import { accessSync, constants, lstatSync, readdirSync, type Stats, statSync } f
 import { posix } from 'node:path';
 import { canonicalHostPath } from '@dit/paths';
 import { ExportError } from './errors.js';
-import { isDitLeftover, recoverKilledRuns } from './leftovers.js';
+import { isDitLeftover, recoverKilledRuns, sweepKilledRuns } from './leftovers.js';
 import { describeWriteError } from './write-errors.js';
 
 /**
@@ -204,6 +204,8 @@ export function checkOutputFile(file: string, option: string, target: OutputTarg
       },
     );
   }
+  // A killed run's partial file of this output (or another) would stay beside it forever.
+  sweepKilledRuns(parent);
   return absolute;
 }
 

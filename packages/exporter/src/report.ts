@@ -1,5 +1,6 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { ExportError } from './errors.js';
+import { partialFile } from './leftovers.js';
 import { metadataCost, packageUsage } from './package-metadata.js';
 import type { FileSet } from './select.js';
 import type { ExportReport, Verification } from './types.js';
@@ -51,7 +52,7 @@ export function buildReport(context: {
 
 /** The JSON report, written beside its place and renamed into it (never half-written). */
 export function writeReport(file: string, report: ExportReport): void {
-  const partial = `${file}.dit-partial-${process.pid}`;
+  const partial = partialFile(file);
   try {
     writeFileSync(partial, `${JSON.stringify(report, null, 1)}\n`);
     renameSync(partial, file);

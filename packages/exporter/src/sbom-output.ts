@@ -5,6 +5,7 @@ import type { RootFs } from '@dit/paths';
 import { type DpkgDatabase, field } from '@dit/provenance';
 import { cyclonedxJson, declaredLicenses, type SbomInput, type SbomPackage, spdxJson } from '@dit/sbom';
 import { ExportError } from './errors.js';
+import { partialFile } from './leftovers.js';
 import { checkOutputFile, type OutputTarget } from './output.js';
 import type { ExportReport, SbomOutput } from './types.js';
 import { describeWriteError } from './write-errors.js';
@@ -49,7 +50,7 @@ export function writeSboms(
   const input = sbomInput(context);
   for (const output of outputs) {
     const text = output.format === 'spdx-json' ? spdxJson(input) : cyclonedxJson(input);
-    const partial = `${output.file}.dit-partial-${process.pid}`;
+    const partial = partialFile(output.file);
     try {
       writeFileSync(partial, text);
       renameSync(partial, output.file);

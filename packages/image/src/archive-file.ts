@@ -1,6 +1,7 @@
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { partialFile } from '@dit/exporter';
 import { ImageError } from './errors.js';
 import { fileContent } from './layer.js';
 import { END_OF_ARCHIVE, encodeHeader, padding } from './tar-format.js';
@@ -21,7 +22,7 @@ export async function writeArchiveFile(
   members: readonly ArchiveMember[],
   mtime: number,
 ): Promise<void> {
-  const partial = `${file}.dit-partial-${process.pid}`;
+  const partial = partialFile(file);
   async function* chunks(): AsyncGenerator<Buffer> {
     for (const member of members) {
       const common = { uid: 0, gid: 0, mtime, linkname: '' };

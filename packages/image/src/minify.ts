@@ -1,5 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { makeWorkFolder, type Probe, sweepKilledRuns } from '@dit/exporter';
 import { ImageError } from './errors.js';
 import {
   exportAsImages,
@@ -48,7 +49,9 @@ export async function minifyImage(options: MinifyOptions): Promise<ImageExportRe
       `${formatImageReference(options.source)}: has no Entrypoint or Cmd to check; give the check after --`,
     );
   }
-  const staging = mkdtempSync(join(dirname(targets[0]!.path), '.dit-minify-'));
+  // A killed minify leaves an unpacked root the size of the source image: the next run removes it.
+  sweepKilledRuns(dirname(targets[0]!.path));
+  const staging = makeWorkFolder(dirname(targets[0]!.path), 'minify');
   try {
     const root = join(staging, 'root');
     mkdirSync(root, { mode: 0o755 });
@@ -60,8 +63,21 @@ export async function minifyImage(options: MinifyOptions): Promise<ImageExportRe
       ]),
     );
     const user = given.user ?? (run.User || undefined);
+    // A server's --probe and --ready command lines run inside the source's root: its clients
+    // (psql, redis-cli) are there, as they are in a build stage for dit export; the machine
+    // running dit minify need not have them.
+    const inRoot = (probe: Probe): Probe => (probe.kind === 'command' ? { ...probe, root } : probe);
+    const service =
+      options.service === undefined
+        ? undefined
+        : {
+            ...options.service,
+            probes: options.service.probes.map(inRoot),
+            ready: options.service.ready === undefined ? undefined : inRoot(options.service.ready),
+          };
     const result = await exportAsImages({
       ...options,
+      service,
       root,
       command,
       images: targets,

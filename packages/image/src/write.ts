@@ -3,13 +3,13 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { makeWorkFolder, partialFile, sweepKilledRuns } from '@dit/exporter';
 import { type ArchiveMember, writeArchiveFile } from './archive-file.js';
 import {
   type HistoryEntry,
@@ -78,7 +78,14 @@ const hex = (digest: string) => digest.slice('sha256:'.length);
 export async function writeImage(options: WriteImageOptions): Promise<WrittenImage[]> {
   if (options.targets.length === 0) return [];
   const platform = options.platform ?? platformOf(options.folder);
-  const work = mkdtempSync(join(dirname(options.targets[0]!.path), '.dit-image-'));
+  for (const target of options.targets) {
+    sweepKilledRuns(dirname(target.path));
+    if (target.transport === 'oci') {
+      sweepKilledRuns(target.path);
+      sweepKilledRuns(join(target.path, 'blobs', 'sha256'));
+    }
+  }
+  const work = makeWorkFolder(dirname(options.targets[0]!.path), 'image');
   try {
     const layers = new Map<Compression, { layer: Layer; file: string }>();
     const layerAs = async (compression: Compression) => {
@@ -189,7 +196,7 @@ function writeOciLayout(folder: string, tag: string | null, manifest: Blob, part
   const put = (digest: string, write: (partial: string) => void) => {
     const path = join(blobs, hex(digest));
     if (existsSync(path)) return; // content addressed: what is there is the same
-    const partial = `${path}.dit-partial-${process.pid}`;
+    const partial = partialFile(path);
     write(partial);
     renameSync(partial, path);
   };
@@ -219,7 +226,7 @@ function writeOciLayout(folder: string, tag: string | null, manifest: Blob, part
   };
   const layoutPath = join(folder, 'oci-layout');
   if (!existsSync(layoutPath)) writeFileSync(layoutPath, LAYOUT);
-  const partial = `${indexPath}.dit-partial-${process.pid}`;
+  const partial = partialFile(indexPath);
   writeFileSync(partial, JSON.stringify(index));
   renameSync(partial, indexPath);
 }
