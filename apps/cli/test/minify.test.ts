@@ -196,7 +196,8 @@ CMD ["/app/data.txt"]
     it(`minifies what podman save --format ${format} wrote: loaded and run, same output, the source's config`, async () => {
       const source =
         format === 'docker-archive'
-          ? `docker-archive:${T}/source.${format}.tar:${SOURCE}`
+          ? // The short name, as a user types it: podman saved it as localhost/….
+            `docker-archive:${T}/source.${format}.tar:${SOURCE.replace('localhost/', '')}`
           : `oci-archive:${T}/source.${format}.tar`;
       const small = join(T, `small.${format}.tar`);
       const { status, stdout, stderr } = await dit(

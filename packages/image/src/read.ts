@@ -156,6 +156,20 @@ function pickPlatform(manifests: readonly Descriptor[], named: string): Descript
   return found;
 }
 
+/**
+ * Whether a RepoTags entry names the image asked for. A short name means what the engines make of
+ * it: podman saves `localhost/app:1` for a local build and `docker.io/library/debian:12` for a pulled
+ * one, docker saves `debian:12`; so `app:1` and `debian:12` find them, as `podman load` users expect.
+ */
+function sameImageName(saved: string, asked: string): boolean {
+  return (
+    saved === asked ||
+    saved === `localhost/${asked}` ||
+    saved === `docker.io/${asked}` ||
+    saved === `docker.io/library/${asked}`
+  );
+}
+
 /** docker save / podman save: manifest.json lists each image's config and layer files. */
 function readDockerArchive(index: TarIndex, name: string | null, named: string): SourceImage {
   const store = archiveStore(index);
@@ -165,9 +179,7 @@ function readDockerArchive(index: TarIndex, name: string | null, named: string):
       ? entries.length === 1
         ? entries[0]
         : undefined
-      : entries.find((entry) =>
-          (entry.RepoTags ?? []).some((tag: string) => tag === name || tag === `localhost/${name}`),
-        );
+      : entries.find((entry) => (entry.RepoTags ?? []).some((tag: string) => sameImageName(tag, name)));
   if (chosen === undefined) {
     const tags = entries.flatMap((entry) => entry.RepoTags ?? []);
     throw new ImageError(
