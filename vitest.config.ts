@@ -33,6 +33,7 @@ export const PURE = [
   'packages/provenance/src/control.test.ts',
   'packages/resolver/src/resolve-many.test.ts',
   'packages/resolver/src/shared-root-fs.test.ts',
+  'packages/sbom/test/spdx.test.ts',
   'packages/trace/src/inherited-fd.test.ts',
   'packages/trace/src/parse.test.ts',
   'packages/trace/src/strace-text.test.ts',

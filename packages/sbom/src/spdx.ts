@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { spdxIdOf } from './licenses.js';
 import { debianPurl } from './purl.js';
 import type { SbomInput } from './types.js';
@@ -8,6 +8,9 @@ import type { SbomInput } from './types.js';
  * CONTAINS every Debian package (with its purl as a package-manager reference and the licenses its
  * copyright file declares as `licenseDeclared`) and every application file (with the SHA-1 SPDX
  * requires of a file and the SHA-256); packages DEPENDS_ON the exported packages their Depends names.
+ * A package that CONTAINS files must say `filesAnalyzed: true` and carry the verification code of
+ * those files (SPDX 2.3 §7.8, §7.9; the SPDX project's validator refuses the document otherwise), so
+ * the image is analysed exactly when it holds application files.
  * A Debian license name with no SPDX identifier becomes a `LicenseRef-` defined in
  * `hasExtractedLicensingInfos`, pointing at the copyright file that names it.
  */
@@ -27,7 +30,12 @@ export function spdxJson(input: SbomInput): string {
       SPDXID: image,
       name: input.name,
       downloadLocation: 'NOASSERTION',
-      filesAnalyzed: false,
+      ...(input.files.length === 0
+        ? { filesAnalyzed: false }
+        : {
+            filesAnalyzed: true,
+            packageVerificationCode: { packageVerificationCodeValue: verificationCode(input) },
+          }),
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: 'NOASSERTION',
       copyrightText: 'NOASSERTION',
@@ -108,6 +116,15 @@ export function spdxJson(input: SbomInput): string {
     ...(extracted.size === 0 ? {} : { hasExtractedLicensingInfos: [...extracted.values()] }),
   };
   return `${JSON.stringify(document, null, 1)}\n`;
+}
+
+/**
+ * SPDX 2.3 §7.9's package verification code: the SHA-1 of the files' SHA-1s (lowercase hex), sorted
+ * and concatenated, over the files the image package CONTAINS (its application files).
+ */
+function verificationCode(input: SbomInput): string {
+  const sums = input.files.map((file) => file.sha1.toLowerCase()).sort();
+  return createHash('sha1').update(sums.join('')).digest('hex');
 }
 
 /** SPDX identifiers allow letters, digits, `.` and `-` only. */
