@@ -21,6 +21,7 @@ export const PURE = [
   'packages/exporter/src/failure-report.test.ts',
   'packages/exporter/src/secrets.test.ts',
   'packages/exporter/test/root-glob.test.ts',
+  'packages/image/test/layer-blob.test.ts',
   'packages/image/test/layer.test.ts',
   'packages/image/test/listened-ports.test.ts',
   'packages/image/test/unpack.test.ts',

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
+import { NativeError } from '@dit/native';
+import { type LayerBlob, type LayerSegment, LayerWriteError, writeLayerBlob } from '@dit/native/layer';
 import { ImageError } from './errors.js';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeader } from './tar-format.js';
 
@@ -38,18 +40,90 @@ export const LAYER_MEDIA_TYPES: Record<Compression, string> = {
 };
 
 /**
- * Writes `folder` as one layer blob to `file`: the hot path of image output. It is one function
- * with plain inputs (a folder, a file, settings) and a plain result (two digests and a size) so
- * that a native implementation (@dit/native, on all cores) can take it over with the same
- * signature; this TypeScript one (node:zlib, node:crypto) is then the fallback, and the two must
- * give the same bytes for the same settings.
+ * Writes `folder` as one layer blob to `file`: the hot path of image output. The rules (which
+ * entries, in which order, with which headers) are here, in TypeScript; the bytes are moved by
+ * @dit/native's `writeLayerBlob`, which gets a plan (tar headers and padding as literal bytes, file
+ * contents as path and size) and reads, compresses and hashes it: on all cores with the addon, else
+ * with node:zlib on libuv's pool. Both write the same bytes (see @dit/native's README: the addon
+ * deflates with node:zlib's own zlib).
  *
  * Reproducible: entries in byte order of their names, depth first (a folder before its content);
  * numeric owners only; modes as they are; symlinks as links; a file's other names (hard links) as
  * hard links to the first name in that order; mtimes clamped (LayerOptions.sourceDateEpoch); no
- * atime, ctime, user or group names, device numbers. gzip as node:zlib writes it: no name, time 0.
+ * atime, ctime, user or group names, device numbers. gzip is one member in pigz's block format (1
+ * MiB blocks, each deflated with the 32 KiB before it as dictionary): no name, time 0. The digest
+ * thus depends on the zlib build Node carries; the diff_id does not.
  */
 export async function writeLayer(folder: string, file: string, options: LayerOptions): Promise<Layer> {
+  const plan = layerPlan(folder, options.sourceDateEpoch ?? 0);
+  if (options.compression === 'zstd') return writeZstdLayer(plan, file);
+  const level = options.compression === 'none' ? 0 : (options.level ?? 6);
+  let blob: LayerBlob;
+  try {
+    blob = await writeLayerBlob(plan, file, { level });
+  } catch (error) {
+    throw layerError(error, file);
+  }
+  return {
+    digest: `sha256:${blob.digest}`,
+    diffId: `sha256:${blob.diffId}`,
+    size: blob.size,
+    mediaType: LAYER_MEDIA_TYPES[options.compression],
+  };
+}
+
+/** @dit/native's failures as ImageErrors that name the file. */
+function layerError(error: unknown, file: string): ImageError {
+  if (error instanceof ImageError) return error;
+  if (error instanceof LayerWriteError) {
+    const code =
+      error.code === 'LAYER_WRITE_FAILED' || error.code === 'LAYER_ZLIB_FAILED'
+        ? 'IMAGE_WRITE_FAILED'
+        : 'IMAGE_BAD_SOURCE';
+    return new ImageError(code, error.message, { cause: error });
+  }
+  if (error instanceof NativeError) {
+    return new ImageError('IMAGE_UNSUPPORTED', `${file}: ${error.message}`, { cause: error });
+  }
+  return new ImageError('IMAGE_WRITE_FAILED', `${file}: ${(error as Error).message}`, { cause: error });
+}
+
+/**
+ * The layer's tar as a plan for @dit/native: the headers, padding and end of archive as literal
+ * bytes (consecutive ones joined), each regular file's content as its path and the size in its header.
+ */
+export function layerPlan(folder: string, epoch: number): LayerSegment[] {
+  const plan: LayerSegment[] = [];
+  let literal: Buffer[] = [];
+  const flushLiteral = () => {
+    if (literal.length > 0) plan.push(literal.length === 1 ? literal[0]! : Buffer.concat(literal));
+    literal = [];
+  };
+  for (const entry of treeEntries(folder, epoch)) {
+    literal.push(encodeHeader(entry.header));
+    if (entry.header.type !== 'file' || entry.header.size === 0) continue;
+    flushLiteral();
+    plan.push({ path: entry.path, size: entry.header.size });
+    literal.push(padding(entry.header.size));
+  }
+  literal.push(END_OF_ARCHIVE);
+  flushLiteral();
+  return plan;
+}
+
+/** zstd needs a Node.js whose zlib has it (22.15 and later); Node 20 has none, and dit adds no native dependency for it. */
+export function zstdAvailable(): boolean {
+  return typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === 'function';
+}
+
+/** zstd through node:zlib's stream (one core), where Node has it. */
+async function writeZstdLayer(plan: readonly LayerSegment[], file: string): Promise<Layer> {
+  if (!zstdAvailable()) {
+    throw new ImageError(
+      'IMAGE_UNSUPPORTED',
+      `--compression zstd: this Node.js (${process.version}) has no zstd in node:zlib (22.15 and later have it); use gzip`,
+    );
+  }
   const tarHash = createHash('sha256');
   const blobHash = createHash('sha256');
   let size = 0;
@@ -66,44 +140,30 @@ export async function writeLayer(folder: string, file: string, options: LayerOpt
       done(null, chunk);
     },
   });
-  const stages: NodeJS.ReadWriteStream[] = [hashTar];
-  if (options.compression !== 'none') stages.push(compressor(options));
-  stages.push(hashBlob);
+  async function* stream(): AsyncGenerator<Buffer> {
+    for (const segment of plan) {
+      if (Buffer.isBuffer(segment)) yield segment;
+      else yield* fileContent(String(segment.path), segment.size);
+    }
+  }
   try {
     await pipeline([
-      Readable.from(tarStream(folder, options.sourceDateEpoch ?? 0)),
-      ...stages,
+      Readable.from(stream()),
+      hashTar,
+      (zlib as unknown as { createZstdCompress: () => NodeJS.ReadWriteStream }).createZstdCompress(),
+      hashBlob,
       createWriteStream(file),
     ]);
   } catch (error) {
     if (error instanceof ImageError) throw error;
     throw new ImageError('IMAGE_WRITE_FAILED', `${file}: ${(error as Error).message}`, { cause: error });
   }
-  const diffId = `sha256:${tarHash.digest('hex')}`;
   return {
     digest: `sha256:${blobHash.digest('hex')}`,
-    diffId,
+    diffId: `sha256:${tarHash.digest('hex')}`,
     size,
-    mediaType: LAYER_MEDIA_TYPES[options.compression],
+    mediaType: LAYER_MEDIA_TYPES.zstd,
   };
-}
-
-/** zstd needs a Node.js whose zlib has it (22.15 and later); Node 20 has none, and dit adds no native dependency for it. */
-export function zstdAvailable(): boolean {
-  return typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === 'function';
-}
-
-function compressor(options: LayerOptions): NodeJS.ReadWriteStream {
-  if (options.compression === 'zstd') {
-    if (!zstdAvailable()) {
-      throw new ImageError(
-        'IMAGE_UNSUPPORTED',
-        `--compression zstd: this Node.js (${process.version}) has no zstd in node:zlib (22.15 and later have it); use gzip`,
-      );
-    }
-    return (zlib as unknown as { createZstdCompress: () => NodeJS.ReadWriteStream }).createZstdCompress();
-  }
-  return zlib.createGzip({ level: options.level ?? 6 });
 }
 
 /** One entry of the tree, in archive order. */
@@ -161,17 +221,6 @@ export function* treeEntries(folder: string, epoch: number): Generator<TreeEntry
 }
 
 const CHUNK = 1 << 20;
-
-/** The uncompressed tar of `folder`, as chunks. */
-async function* tarStream(folder: string, epoch: number): AsyncGenerator<Buffer> {
-  for (const entry of treeEntries(folder, epoch)) {
-    yield encodeHeader(entry.header);
-    if (entry.header.type !== 'file' || entry.header.size === 0) continue;
-    yield* fileContent(entry.path, entry.header.size);
-    yield padding(entry.header.size);
-  }
-  yield END_OF_ARCHIVE;
-}
 
 /** Exactly `size` bytes of a file (the size in its header): a file that changed meanwhile is an error, not a corrupt layer. */
 export async function* fileContent(path: string, size: number): AsyncGenerator<Buffer> {

@@ -1,4 +1,5 @@
 import { NativeError } from './errors.js';
+import { layerZlibProblem } from './layer-zlib.js';
 import { addonOnce, decide, type NativeBinding } from './loader.js';
 import type { NativeStatus } from './types.js';
 
@@ -35,6 +36,24 @@ export function chosenBinding(): NativeBinding | undefined {
     throw new NativeError('NATIVE_UNAVAILABLE', `DIT_NATIVE=1 but ${reason}`, {
       cause: current.native ? undefined : current.cause,
     });
+  }
+  return undefined;
+}
+
+let layerProblem: string | undefined | null = null;
+
+/**
+ * The addon for the layer writer, as `chosenBinding`, and only when it can deflate with node:zlib's
+ * own zlib (else it would write other bytes than the TypeScript path): when it cannot, the
+ * TypeScript path, or with DIT_NATIVE=1 a `NativeError` saying why.
+ */
+export function chosenLayerBinding(): NativeBinding | undefined {
+  const binding = chosenBinding();
+  if (binding === undefined) return undefined;
+  if (layerProblem === null) layerProblem = layerZlibProblem(binding);
+  if (layerProblem === undefined) return binding;
+  if (process.env.DIT_NATIVE === '1') {
+    throw new NativeError('NATIVE_UNAVAILABLE', `DIT_NATIVE=1 but ${layerProblem}`);
   }
   return undefined;
 }

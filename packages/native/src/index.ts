@@ -3,7 +3,9 @@
  * each with a TypeScript implementation that gives identical results, one entry point per capability:
  *
  * - hash (`@dit/native/hash`): `hashFiles`, SHA-256 of many files on all cores;
- * - folder walk (`@dit/native/walk`): `walkFiles`, the regular files below some paths, for `dit hash`.
+ * - folder walk (`@dit/native/walk`): `walkFiles`, the regular files below some paths, for `dit hash`;
+ * - layer writer (`@dit/native/layer`): `writeLayerBlob`, a stream of bytes and files as a gzip blob
+ *   compressed on all cores, with its digests (the tar inside is @dit/image's business).
  *
  * No loader rule lives here: which files a program loads is decided once, in TypeScript, by
  * @dit/elf and @dit/resolver (docs/decisions.md says why, with the measurements).
@@ -24,6 +26,19 @@ export {
   hashFilesTs,
   READ_CHUNK_BYTES,
 } from './hash.js';
+export {
+  encodePlan,
+  gzipHeader,
+  LAYER_BLOCK_BYTES,
+  type LayerBlob,
+  type LayerBlobOptions,
+  type LayerSegment,
+  LayerWriteError,
+  type LayerWriteErrorCode,
+  writeLayerBlob,
+  writeLayerBlobNative,
+  writeLayerBlobTs,
+} from './layer.js';
 export type {
   HashedFile,
   HashFailure,

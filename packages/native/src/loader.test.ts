@@ -25,6 +25,8 @@ const working: LoadedAddon = {
     interfaceVersion: ADDON_INTERFACE,
     hashFiles: async () => [],
     walkFiles: () => ({ files: [], errors: [] }),
+    writeLayer: async () => ({ error: 'zlib', message: 'a fake' }),
+    layerZlib: () => null,
   },
   path: '/x/dit-native.node',
 };

@@ -10,7 +10,7 @@ import type { NativeStatus } from './types.js';
  * both sides with every change of what the addon exports, so a build from older sources is refused
  * with "rebuild it" instead of being used in part.
  */
-export const ADDON_INTERFACE = 2;
+export const ADDON_INTERFACE = 3;
 
 /** What the Rust side (rust/node/src/lib.rs) exports. */
 export interface NativeBinding {
@@ -20,7 +20,21 @@ export interface NativeBinding {
   hashFiles(paths: FilePath[]): Promise<Array<string | number>>;
   /** `walkFiles`, the errors as `[path, errno]`. */
   walkFiles(paths: FilePath[]): NativeWalked;
+  /** The stream `plan` encodes (src/layer.ts), written to `target` as gzip at `level` (0: as it is). */
+  writeLayer(plan: Buffer, target: FilePath, level: number): Promise<NativeLayerOutcome>;
+  /** The version of the process's zlib that `writeLayer` would use; null when there is none. */
+  layerZlib(): string | null;
 }
+
+/** What the addon's `writeLayer` resolves to: the result, or the failure as data. */
+export type NativeLayerOutcome =
+  | { readonly digest: string; readonly diffId: string; readonly size: number; readonly error?: undefined }
+  | {
+      readonly error: 'read' | 'shrank' | 'grew' | 'write' | 'zlib';
+      readonly path?: FilePath;
+      readonly errno?: number;
+      readonly message?: string;
+    };
 
 /** What the addon's `walkFiles` returns: the files, and what could not be looked at with its errno. */
 export interface NativeWalked {

@@ -7,7 +7,8 @@
 //! crate picks the SHA-NI instructions at run time when the CPU has them), largest files first, each
 //! inode once. Results keep the input order, and each file succeeds or fails on its own.
 //!
-//! The folder walk of `dit hash` is `walk.rs`.
+//! The folder walk of `dit hash` is `walk.rs`; the image layer writer (pigz's format, on all cores, with
+//! the process's own zlib) is `layer.rs`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+pub mod layer;
 pub mod walk;
 
 /// A SHA-256 digest.
