@@ -1,5 +1,9 @@
-/** `dit explain` on the reports of real exports (curl, python3): the chains a person reads, sizes, SVG. */
-import { readFileSync, writeFileSync } from 'node:fs';
+/**
+ * `dit explain` on real exports (curl, python3), from their reports and from the finished export
+ * folders (`--path`, the record each export keeps): the chains a person reads, sizes, SVG.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
@@ -11,13 +15,16 @@ afterAll(() => temp.cleanup());
 
 const curlReport = join(T, 'curl.json');
 const pythonReport = join(T, 'python.json');
+const curlExport = join(T, 'curl');
+const pythonExport = join(T, 'python');
+const RECORD = '/var/lib/dit/explain.json';
 
 beforeAll(async () => {
   const curl = await dit(
     'export',
     '-q',
     '--path',
-    join(T, 'curl'),
+    curlExport,
     '--report',
     curlReport,
     '--',
@@ -29,7 +36,7 @@ beforeAll(async () => {
     'export',
     '-q',
     '--path',
-    join(T, 'python'),
+    pythonExport,
     '--report',
     pythonReport,
     '--',
@@ -117,5 +124,132 @@ describe('dit explain --sizes', () => {
     expect(drawing).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     expect(drawing).toContain('>libssl3:amd64</text>');
     expect(drawing.trim().endsWith('</svg>')).toBe(true);
+  });
+});
+
+describe('dit explain --path DIR: a finished export explains itself', () => {
+  it('the same chains as the report, from the record the export keeps', async () => {
+    const { status, stdout } = await dit('explain', '--path', curlExport, 'libnghttp2.so.14');
+    expect(status).toBe(0);
+    expect(stdout).toContain(
+      'libnghttp2.so.14 ← needed by /usr/lib/x86_64-linux-gnu/libcurl.so.4 ← needed by /usr/bin/curl (the command)\n',
+    );
+    const fromReport = await dit(
+      'explain',
+      '--report',
+      curlReport,
+      '--json',
+      'libssl.so.3',
+      '/lib/x86_64-linux-gnu/libc.so.6',
+    );
+    const fromExport = await dit(
+      'explain',
+      '--path',
+      curlExport,
+      '--json',
+      'libssl.so.3',
+      '/lib/x86_64-linux-gnu/libc.so.6',
+    );
+    expect(fromExport.status).toBe(0);
+    // The record leaves out the pid of a traced process (`opened by curl (pid 5)`): the rest is equal.
+    expect(JSON.parse(fromExport.stdout)).toEqual(JSON.parse(fromReport.stdout.replace(/ \(pid \d+\)/g, '')));
+    expect(fromReport.stdout).toMatch(/ by curl \(pid \d+\)/);
+  });
+
+  it('a traced Python module: the program that opened it (the pid only in the report: it differs run to run)', async () => {
+    const module = '/usr/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc';
+    const { status, stdout } = await dit('explain', '--path', pythonExport, module);
+    expect(status).toBe(0);
+    expect(stdout).toMatch(
+      /^ {2}\/usr\/lib\/python3\.11\/json\/__pycache__\/decoder\.cpython-311\.pyc ← opened.* by python3(\.11)?$/m,
+    );
+  });
+
+  it('--sizes, --json and --svg as from the report', async () => {
+    const fromReport = await dit('explain', '--report', curlReport, '--sizes', '--json');
+    const fromExport = await dit('explain', '--path', curlExport, '--sizes', '--json');
+    expect(fromExport.status).toBe(0);
+    expect(JSON.parse(fromExport.stdout)).toEqual(JSON.parse(fromReport.stdout));
+    const svg = join(T, 'sizes-from-path.svg');
+    const text = await dit('explain', '--path', curlExport, '--sizes', '--svg', svg);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/^libssl3:amd64\s+\d+\s+[\d.]+ MiB\s+[\d.]+%$/m);
+    expect(readFileSync(svg, 'utf8')).toContain(`>${curlExport}: `);
+  });
+
+  it('the record: listed in the report with its digest, holding no command line, host path or pid', async () => {
+    const record = readFileSync(join(pythonExport, RECORD));
+    const report = JSON.parse(readFileSync(pythonReport, 'utf8'));
+    const entry = report.entries.find((e: { path: string }) => e.path === RECORD);
+    expect(entry.size).toBe(record.length);
+    expect(entry.sha256).toBe(createHash('sha256').update(record).digest('hex'));
+    const text = record.toString('utf8');
+    expect(text).not.toContain('json.dumps');
+    expect(text).not.toContain(T);
+    expect(text).not.toMatch(/\(pid \d+\)/);
+    // Every entry of the export, itself included, each with its size (the report's totals agree).
+    const parsed = JSON.parse(text);
+    expect(parsed.entries.map((e: { path: string }) => e.path)).toEqual(
+      report.entries.map((e: { path: string }) => e.path),
+    );
+    const files = await dit('explain', '--path', pythonExport, RECORD);
+    expect(files.stdout).toContain(`${RECORD} ← what dit explain --path reads`);
+  });
+
+  it('the same export made again elsewhere has the same record, byte for byte', async () => {
+    const again = join(T, 'curl-again');
+    const run = await dit('export', '-q', '--no-verify', '--path', again, '--', '/usr/bin/curl', '--version');
+    expect(run.status).toBe(0);
+    expect(readFileSync(join(again, RECORD))).toEqual(readFileSync(join(curlExport, RECORD)));
+  });
+
+  it('exit 1 naming a path the export does not hold', async () => {
+    const missing = await dit('explain', '--path', curlExport, '/usr/bin/wget', 'libssl.so.3');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(`dit: explain: /usr/bin/wget: not in the export at ${curlExport}\n`);
+    expect(missing.stdout).toContain('libssl.so.3 (');
+  });
+
+  it('exit 2 for a DIR that is not an export of dit, one made with --no-explain-record, or no folder', async () => {
+    const plain = join(T, 'plain');
+    mkdirSync(join(plain, 'var/lib'), { recursive: true });
+    writeFileSync(join(plain, 'hello'), 'hi');
+    const notExport = await dit('explain', '--path', plain, 'hello');
+    expect(notExport.status).toBe(2);
+    expect(notExport.stderr).toBe(
+      `dit: explain: --path ${plain}: not an export of dit, or one made with --no-explain-record (it has no ${RECORD}); explain it with the --report FILE of its export\n`,
+    );
+
+    const bare = join(T, 'bare');
+    const run = await dit(
+      'export',
+      '-q',
+      '--no-verify',
+      '--no-explain-record',
+      '--path',
+      bare,
+      '--',
+      '/usr/bin/curl',
+      '--version',
+    );
+    expect(run.status).toBe(0);
+    expect(existsSync(join(bare, 'var/lib/dit'))).toBe(false);
+    expect((await dit('explain', '--path', bare, '--sizes')).status).toBe(2);
+
+    const nowhere = await dit('explain', '--path', join(T, 'nowhere'), 'x');
+    expect(nowhere.status).toBe(2);
+    expect(nowhere.stderr).toBe(`dit: explain: --path ${join(T, 'nowhere')}: no such folder\n`);
+
+    const damaged = join(T, 'damaged');
+    mkdirSync(join(damaged, 'var/lib/dit'), { recursive: true });
+    writeFileSync(join(damaged, RECORD), '{"format":"something else"}');
+    const bad = await dit('explain', '--path', damaged, 'x');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('not a record of dit export');
+  });
+
+  it('--path and --report together are refused', async () => {
+    const both = await dit('explain', '--path', curlExport, '--report', curlReport, 'libc.so.6');
+    expect(both.status).toBe(2);
   });
 });

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import type { ExportedEntry, ExportReport } from '@dit/exporter';
-import { ReportTree } from './report.js';
+import type { ExportedEntry, RecordEntry } from '@dit/exporter';
+import { type ExportFacts, ReportTree } from './report.js';
 
 /** One step up a chain: the path that pulled the previous one in, and how. */
 export interface Hop {
@@ -30,7 +30,7 @@ export interface Explanation {
 }
 
 /** Why each of `queries` (paths, paths through links, or file names) is in the export. */
-export function explainPaths(report: ExportReport, queries: readonly string[]): Explanation[] {
+export function explainPaths(report: ExportFacts, queries: readonly string[]): Explanation[] {
   const tree = new ReportTree(report);
   const explainer = new Explainer(tree);
   return queries.flatMap((query): Explanation[] => {
@@ -66,7 +66,7 @@ class Explainer {
   constructor(private readonly tree: ReportTree) {}
 
   /** A chain per distinct direct reason of `entry` (the same file named two ways counts once). */
-  chains(entry: ExportedEntry): Chain[] {
+  chains(entry: RecordEntry): Chain[] {
     const chains: Chain[] = [];
     const seen = new Set<string>();
     for (const reason of mergeTraced(entry.reasons)) {
@@ -84,7 +84,7 @@ class Explainer {
   }
 
   /** The chain starting with `reason` of `entry`, or null when it only loops back. */
-  private follow(entry: ExportedEntry, reason: string): Chain | null {
+  private follow(entry: RecordEntry, reason: string): Chain | null {
     const match = FOLLOWED.exec(reason);
     if (match === null) return { hops: [], cause: describeCause(reason) };
     const relation = match[1] === 'symlink on the way to' ? 'link on the way to' : match[1]!;
@@ -98,7 +98,7 @@ class Explainer {
   }
 
   /** The best way up from `entry`: to the command or a --binary if any, else the shortest. */
-  private bestChain(entry: ExportedEntry): Chain | null {
+  private bestChain(entry: RecordEntry): Chain | null {
     const known = this.best.get(entry.path);
     if (known !== undefined) return known;
     if (this.visiting.has(entry.path)) return null;
@@ -175,6 +175,8 @@ function describeCause(reason: string): string {
   if (runtime !== null) return runtime[1]!;
   const metadata = /^package metadata: (.*)$/.exec(reason);
   if (metadata !== null) return `for scanners: ${metadata[1]}`;
+  const record = /^explain record: (.*)$/.exec(reason);
+  if (record !== null) return record[1]!;
   if (reason === 'parent directory') return 'a folder on the way to exported files';
   if (reason === 'image skeleton') return 'part of every image';
   return reason;

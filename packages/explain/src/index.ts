@@ -4,6 +4,6 @@
  */
 export { ExplainError, type ExplainErrorCode } from './errors.js';
 export { type Chain, type Explanation, explainPaths, formatChain, type Hop } from './explain.js';
-export { ReportTree, readReport } from './report.js';
+export { type ExportFacts, ReportTree, readExportRecord, readReport } from './report.js';
 export { APPLICATION_FILES, packageSizes, type SizeRow } from './sizes.js';
 export { formatBytes, sizesSvg } from './svg.js';

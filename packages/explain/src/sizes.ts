@@ -1,4 +1,4 @@
-import type { ExportReport } from '@dit/exporter';
+import type { ExportFacts } from './report.js';
 
 /** One row of the sizes table: a Debian package, or the application's own files. */
 export interface SizeRow {
@@ -20,8 +20,12 @@ export const APPLICATION_FILES = '(application files)';
  * one more row. The rows add up to the export's bytes, unless a file is owned by several packages
  * (Multi-Arch: same), which then counts for each.
  */
-export function packageSizes(report: ExportReport): SizeRow[] {
-  const total = report.totals.bytes;
+export function packageSizes(report: ExportFacts): SizeRow[] {
+  // Counted as the report's totals count them: regular files, a hard link once.
+  const total = report.entries.reduce(
+    (sum, entry) => sum + (entry.type === 'file' && entry.hardLinkOf === undefined ? entry.size : 0),
+    0,
+  );
   const share = (bytes: number) => (total === 0 ? 0 : bytes / total);
   const rows: SizeRow[] = (report.packages ?? []).map((pkg) => ({
     name: pkg.id,

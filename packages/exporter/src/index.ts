@@ -3,6 +3,12 @@
  * data, includes — written as a folder that becomes a FROM scratch image, and verified inside it.
  */
 export { ExportError, type ExportErrorCode } from './errors.js';
+export {
+  EXPLAIN_RECORD,
+  EXPLAIN_RECORD_REASON,
+  type ExplainRecord,
+  type RecordEntry,
+} from './explain-record.js';
 export { exportImage } from './export.js';
 export { type IsolatedRun, runIsolated } from './isolate.js';
 export { makeWorkFolder, partialFile, sweepKilledRuns } from './leftovers.js';

@@ -61,6 +61,12 @@ export interface ExportOptions {
    */
   readonly packageMetadata?: boolean;
   /**
+   * Write /var/lib/dit/explain.json (default true): why each path is in, for `dit explain --path`
+   * on the finished export or its image, without the --report (explain-record.ts says what it
+   * holds and what it never does).
+   */
+  readonly explainRecord?: boolean;
+  /**
    * Software bills of materials to write (checked with the output before any work, written beside
    * their place and renamed into it once the export is complete).
    */

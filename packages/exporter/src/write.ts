@@ -3,11 +3,12 @@ import type { RootFs } from '@dit/paths';
 import { writeArchive } from './archive.js';
 import { dedupeEntries } from './dedupe.js';
 import { ExportError } from './errors.js';
+import { EXPLAIN_RECORD, writeExplainRecord } from './explain-record.js';
 import { hashEntries } from './hash.js';
 import { type Identity, writeIdentity } from './identity.js';
 import { materialize } from './materialize.js';
 import type { OutputTarget } from './output.js';
-import { withOwners, writePackageMetadata } from './package-metadata.js';
+import { packageUsage, withOwners, writePackageMetadata } from './package-metadata.js';
 import type { FileSet } from './select.js';
 import type { Selected } from './selection.js';
 import type { StagedOutput } from './staging.js';
@@ -32,7 +33,7 @@ export interface Written {
 
 /**
  * Writes the file set into the staging folder — the copies, then what dit generates (package
- * records, users) — hashes it, writes the --tar from it, and only then puts it in place of --path
+ * records, users) — hashes it, adds the record `dit explain --path` reads (explain-record.ts), writes the --tar from it, and only then puts it in place of --path
  * (staging.ts). Until that last step, --path is as it was.
  */
 export async function writeExport(context: WriteContext, files: FileSet): Promise<Written> {
@@ -76,6 +77,22 @@ export async function writeExport(context: WriteContext, files: FileSet): Promis
   }
   let entries = withOwners(files.database, await hashEntries(staged.staging, written));
   if (options.dedupe) entries = dedupeEntries(staged.staging, entries).entries;
+  if (options.explainRecord !== false) {
+    // Last, so it describes the export as written; before the archive, which must hold it too.
+    const record = writeExplainRecord({
+      staging: staged.staging,
+      entries,
+      packages: packageUsage(files.database, entries),
+    });
+    warnings.push(...record.warnings);
+    if (record.entries.length > 0) {
+      const added = new Set(record.entries.map((entry) => entry.path));
+      entries = [
+        ...entries.filter((entry) => entry.path !== EXPLAIN_RECORD && !added.has(entry.path)),
+        ...record.entries,
+      ].sort((a, b) => a.path.localeCompare(b.path));
+    }
+  }
 
   // The archive is written from the staging tree too, and put in place only with the folder.
   const archive = context.tarFile === undefined ? null : await writeArchive(staged.staging, context.tarFile);

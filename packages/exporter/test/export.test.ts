@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { ExportError, type ExportReport, exportImage, runIsolated } from '@dit/exporter';
+import { EXPLAIN_RECORD, ExportError, type ExportReport, exportImage, runIsolated } from '@dit/exporter';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ensureDebianRoot } from '../../../test-support/debian-root.mjs';
 import { tempDir } from '../../../test-support/fixtures.js';
@@ -204,9 +204,10 @@ describe('--root: an unpacked Debian image', () => {
     expectVerified(report);
     const expected = `debian-${readFileSync(join(root, 'etc/debian_version'), 'utf8').trim()}\n`;
     expect((await inExport(output, argv)).text).toBe(expected);
-    // The dpkg records for scanners are written, not copied (package-metadata.test.ts checks them).
+    // The dpkg records for scanners and dit explain's record are written, not copied
+    // (package-metadata.test.ts and apps/cli/test/explain.test.ts check them).
     const copied = report.entries.filter(
-      (e) => e.type === 'file' && !e.path.startsWith('/var/lib/dpkg/status.d/'),
+      (e) => e.type === 'file' && !e.path.startsWith('/var/lib/dpkg/status.d/') && e.path !== EXPLAIN_RECORD,
     );
     for (const entry of copied) {
       const inRoot = readFileSync(join(root, entry.path));

@@ -49,6 +49,8 @@ Options:
   --dedupe               store identical files once, as hard links (off: writing one would change the other)
   --no-package-metadata  leave out what scanners read: /var/lib/dpkg/status.d records of the Debian
                          packages the files come from, their copyright files, os-release, debian_version
+  --no-explain-record    leave out /var/lib/dit/explain.json, the record of why each file is in that
+                         \`dit explain --path DIR\` reads (no command line, host path or pid in it)
   -q, --quiet            no progress on stderr
   -h, --help             show this help
 
@@ -95,6 +97,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       sbom: { type: 'string', multiple: true },
       dedupe: { type: 'boolean' },
       'no-package-metadata': { type: 'boolean' },
+      'no-explain-record': { type: 'boolean' },
       env: { type: 'string', multiple: true },
       'keep-env': { type: 'boolean' },
       ...IMAGE_OPTIONS,
@@ -181,6 +184,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       report: values.report,
       dedupe: values.dedupe,
       packageMetadata: !values['no-package-metadata'],
+      explainRecord: !values['no-explain-record'],
       sbom,
       toolVersion: ditVersion(),
       onProgress: progress,
