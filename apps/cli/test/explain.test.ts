@@ -39,6 +39,8 @@ beforeAll(async () => {
     pythonExport,
     '--report',
     pythonReport,
+    '--include',
+    '/usr/lib/python3.11/this.py',
     '--',
     '/usr/bin/python3',
     '-c',
@@ -99,6 +101,34 @@ describe('dit explain PATH...', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe(`dit: explain: --report ${notJson}: not JSON\n`);
     expect((await dit('explain', 'x')).status).toBe(2);
+  });
+});
+
+describe('dit explain: the causes issue 13 names', () => {
+  it('a link to a folder: each path it leads to, followed up to the command', async () => {
+    const { status, stdout } = await dit('explain', '--path', curlExport, '/lib');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^\/lib \[/m);
+    expect(stdout).toContain(
+      '/lib ← link on the way to /lib/x86_64-linux-gnu/libcurl.so.4 ← needed by /usr/bin/curl (the command)\n',
+    );
+  });
+
+  it('an NSS module: listed in nsswitch.conf', async () => {
+    const report = JSON.parse(readFileSync(curlReport, 'utf8'));
+    const modules = report.entries.filter((e: { reasons: string[] }) =>
+      e.reasons.includes('runtime data: an NSS module named in /etc/nsswitch.conf'),
+    );
+    expect(modules.length).toBeGreaterThan(0);
+    const { status, stdout } = await dit('explain', '--report', curlReport, modules[0].path);
+    expect(status).toBe(0);
+    expect(stdout).toContain(`${modules[0].path} ← an NSS module named in /etc/nsswitch.conf\n`);
+  });
+
+  it('an --include', async () => {
+    const { status, stdout } = await dit('explain', '--path', pythonExport, '/usr/lib/python3.11/this.py');
+    expect(status).toBe(0);
+    expect(stdout).toContain("/usr/lib/python3.11/this.py ← --include '/usr/lib/python3.11/this.py'\n");
   });
 });
 

@@ -37,8 +37,10 @@ export function explainPaths(report: ExportFacts, queries: readonly string[]): E
     const found = tree.find(query);
     if (found.length === 0) return [{ query, path: null, type: null, packages: [], chains: [] }];
     return found.map((entry) => {
-      // A link is in for what it leads to: explain the file behind it.
-      const target = entry.type === 'symlink' ? (tree.resolve(entry.path) ?? entry) : entry;
+      // A link to a file is in for what it leads to: explain the file behind it. A link to a folder
+      // (`/lib -> usr/lib`) is in for the paths reached through it, not for the folder's reasons.
+      const behind = entry.type === 'symlink' ? tree.resolve(entry.path) : null;
+      const target = behind === null || behind.type === 'directory' ? entry : behind;
       return {
         query,
         path: target.path,
@@ -89,7 +91,8 @@ class Explainer {
     if (match === null) return { hops: [], cause: describeCause(reason) };
     const relation = match[1] === 'symlink on the way to' ? 'link on the way to' : match[1]!;
     const next = this.tree.resolve(match[2]!);
-    const shown = this.displayPath(match[2]!);
+    // A path reached through a link is shown as written: the link is what the hop explains.
+    const shown = relation === 'link on the way to' ? match[2]! : this.displayPath(match[2]!);
     if (next === null || next.path === entry.path)
       return { hops: [{ relation, path: shown }], cause: 'not in the export' };
     const rest = this.bestChain(next);
