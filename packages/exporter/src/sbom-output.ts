@@ -5,6 +5,7 @@ import type { RootFs } from '@dit/paths';
 import { type DpkgDatabase, field } from '@dit/provenance';
 import { cyclonedxJson, declaredLicenses, type SbomInput, type SbomPackage, spdxJson } from '@dit/sbom';
 import { ExportError } from './errors.js';
+import { EXPLAIN_RECORD_REASON } from './explain-record.js';
 import { partialFile } from './leftovers.js';
 import { checkOutputFile, type OutputTarget } from './output.js';
 import type { ExportReport, SbomOutput } from './types.js';
@@ -99,10 +100,12 @@ function sbomInput(context: {
       files: usage.files,
     };
   });
-  // Application files: regular files no package owns, other than the records dit wrote for scanners.
+  // Application files: regular files no package owns, other than the records dit wrote for scanners
+  // and for dit explain (explain-record.ts): dit's own metadata, not the application's software.
   const files = report.entries
     .filter((entry) => entry.type === 'file' && entry.packages === undefined && entry.sha256 !== null)
     .filter((entry) => !entry.reasons.every((reason) => reason.startsWith('package metadata:')))
+    .filter((entry) => !entry.reasons.includes(EXPLAIN_RECORD_REASON))
     .map((entry) => ({
       path: entry.path,
       sha256: entry.sha256!,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { isSupportedSpdxId } from '@cyclonedx/cyclonedx-library/SPDX';
 import { Version } from '@cyclonedx/cyclonedx-library/Spec';
 import { JsonStrictValidator } from '@cyclonedx/cyclonedx-library/Validation';
-import { ExportError, type ExportReport, exportImage } from '@dit/exporter';
+import { EXPLAIN_RECORD, ExportError, type ExportReport, exportImage } from '@dit/exporter';
 import { declaredLicenses, spdxIdOf } from '@dit/sbom';
 import { PackageURL } from 'packageurl-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,9 +110,15 @@ describe('--sbom of a python3 export', () => {
     const files = cdx.components.filter((c) => c.type === 'file');
     const expected = report.entries
       .filter(
-        (e) => e.type === 'file' && e.packages === undefined && !e.path.startsWith('/var/lib/dpkg/status.d/'),
+        (e) =>
+          e.type === 'file' &&
+          e.packages === undefined &&
+          !e.path.startsWith('/var/lib/dpkg/status.d/') &&
+          e.path !== EXPLAIN_RECORD,
       )
       .map((e) => e.path);
+    // dit explain's record is in the export, and is dit's metadata, not an application file.
+    expect(report.entries.some((e) => e.path === EXPLAIN_RECORD)).toBe(true);
     expect(files.map((f) => f.name).sort()).toEqual(expected.sort());
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {
