@@ -2,6 +2,7 @@
  * `dit explain` on real exports (curl, python3), from their reports and from the finished export
  * folders (`--path`, the record each export keeps): the chains a person reads, sizes, SVG.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -226,11 +227,32 @@ describe('dit explain --path DIR: a finished export explains itself', () => {
     expect(files.stdout).toContain(`${RECORD} ← what dit explain --path reads`);
   });
 
-  it('the same export made again elsewhere has the same record, byte for byte', async () => {
+  it('the same export made again elsewhere has the same record, byte for byte; its --tar carries it', async () => {
     const again = join(T, 'curl-again');
-    const run = await dit('export', '-q', '--no-verify', '--path', again, '--', '/usr/bin/curl', '--version');
+    const tar = join(T, 'curl-again.tar');
+    const run = await dit(
+      'export',
+      '-q',
+      '--no-verify',
+      '--path',
+      again,
+      '--tar',
+      tar,
+      '--',
+      '/usr/bin/curl',
+      '--version',
+    );
     expect(run.status).toBe(0);
     expect(readFileSync(join(again, RECORD))).toEqual(readFileSync(join(curlExport, RECORD)));
+    // Unpacked from the archive (as from an image's layer), the export still explains itself.
+    const unpacked = join(T, 'curl-unpacked');
+    mkdirSync(unpacked);
+    execFileSync('tar', ['-xf', tar, '-C', unpacked]);
+    const { status, stdout } = await dit('explain', '--path', unpacked, 'libnghttp2.so.14');
+    expect(status).toBe(0);
+    expect(stdout).toContain(
+      'libnghttp2.so.14 ← needed by /usr/lib/x86_64-linux-gnu/libcurl.so.4 ← needed by /usr/bin/curl (the command)\n',
+    );
   });
 
   it('exit 1 naming a path the export does not hold', async () => {
