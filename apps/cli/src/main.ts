@@ -9,7 +9,7 @@ Commands:
   deps FILE...     the shared libraries each FILE loads, as its loader would decide
   export           copy exactly what a program needs into a folder or an image, and prove it runs there
   minify SRC DEST  make an existing image (oci:, oci-archive:, docker-archive:) small, verified, no daemon
-  explain PATH...  why each path is in an export, and what each package weighs (from its --report)
+  explain PATH...  why each path is in an export, and what each package weighs (--path DIR or --report)
   hash PATH...     SHA-256 of files and folders, printed as sha256sum does
   help [COMMAND]   this help, or a command's
 
