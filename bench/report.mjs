@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The benchmarks page: reads whatever of bench/results/{deps,export,hash}.json exist and writes
+// The benchmarks page: reads whatever of bench/results/{deps,export,hash,layer}.json exist and writes
 // docs/benchmarks.md with one section and chart per benchmark (each benchmark's render.mjs), and the
 // README's figures (between its `bench:` markers) from the same results, so the two never disagree.
 // bench/run.mjs calls writeReport() at the end of a run; `node bench/report.mjs` regenerates both from
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { depsSection } from './deps/render.mjs';
 import { closureComparison, exportSection } from './export/render.mjs';
 import { hashSection } from './hash/render.mjs';
+import { layerSection } from './layer/render.mjs';
 import { table, verdict } from './lib/markdown.mjs';
 import { readmeFigures } from './readme.mjs';
 
@@ -24,7 +25,7 @@ const RESULTS_DIR = join(REPO, 'bench', 'results');
 const DOCS_DIR = join(REPO, 'docs');
 const README = join(REPO, 'README.md');
 
-/** @type {{ name: string, title: string, section: (doc: any, baseline: any) => { md: string, svg: string | null, goals: Goal[] } }[]} */
+/** @type {{ name: string, title: string, section: (doc: any, baseline: any) => { md: string, svg: string | null, goals: Goal[] }, readme?: boolean }[]} */
 const SECTIONS = [
   { name: 'deps', title: 'deps: `dit deps` vs the loader and lddtree', section: depsSection },
   {
@@ -38,6 +39,13 @@ const SECTIONS = [
     },
   },
   { name: 'hash', title: 'hash: `dit hash` vs sha256sum', section: hashSection },
+  // Not in the README's table (readme: false): the layer writer is a part of `dit export --image`.
+  {
+    name: 'layer',
+    title: 'layer: the image layer writer vs tar + pigz',
+    section: layerSection,
+    readme: false,
+  },
 ];
 
 /** @param {string} title  GitHub's anchor for a heading. */
@@ -73,7 +81,7 @@ export function writeReport({
       continue;
     }
     const doc = JSON.parse(readFileSync(file, 'utf8'));
-    results[s.name] = doc;
+    if (s.readme !== false) results[s.name] = doc;
     const baselineFile = join(resultsDir, `${s.name}.baseline.json`);
     const baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : null;
     done.push({ name: s.name, title: s.title, ...s.section(doc, baseline) });
@@ -87,7 +95,8 @@ export function writeReport({
     '     `node bench/report.mjs` regenerates it from the results as they are. Do not edit by hand. -->',
     '',
     'What dit costs against the tools it replaces, on real input: resolving the libraries of every ELF file on the system' +
-      ' (**deps**), exporting a program with everything it touches (**export**) and hashing a large tree of files (**hash**).' +
+      ' (**deps**), exporting a program with everything it touches (**export**), hashing a large tree of files (**hash**)' +
+      ' and writing an image layer (**layer**).' +
       ' In every benchmark dit and its peers run on the same input, in the same run, on the same machine, interleaved' +
       ' where the benchmark repeats, after a warm-up, so the page cache is warm for all of them: the figures are CPU and' +
       ' process start-up, not disk. Times are wall-clock (the median where a benchmark repeats); each ratio says which' +

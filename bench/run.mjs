@@ -2,6 +2,7 @@
 // Benchmarks. `pnpm bench` runs all of them; `node bench/run.mjs NAME...` runs some.
 //
 //   node bench/run.mjs [deps] [--tools dit,loader,lddtree] [--sample N|all] [--limit N] [--out FILE]
+//   node bench/run.mjs layer [--rounds N] [--tools dit,dit-ts,pigz]
 //   node bench/run.mjs --list
 //
 // One folder per benchmark: measure.mjs (what it runs; exports the function registered below),
@@ -20,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { benchDeps } from './deps/measure.mjs';
 import { benchExport } from './export/measure.mjs';
 import { benchHash } from './hash/measure.mjs';
+import { benchLayer } from './layer/measure.mjs';
 import { BenchError, machine } from './lib/shared.mjs';
 import { writeReport } from './report.mjs';
 
@@ -47,6 +49,11 @@ const BENCHMARKS = {
       'dit export on python, node, curl, a bash script, getent, date: vs tar of the same files, tracing overhead, size vs the Debian packages',
     run: benchExport,
   },
+  layer: {
+    description:
+      'the image layer writer (tar, gzip, both SHA-256) on the node export: the addon and DIT_NATIVE=0 vs tar | pigz -p NPROC -6 -n',
+    run: benchLayer,
+  },
 };
 
 async function main() {
@@ -58,6 +65,7 @@ async function main() {
       limit: { type: 'string' },
       out: { type: 'string' },
       list: { type: 'boolean' },
+      rounds: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
