@@ -60,7 +60,7 @@ export function writeExplainRecord(options: {
     const parent = safeJoin(staging, folder.slice(0, folder.lastIndexOf('/')) || '/');
     const parentStats = lstatSync(parent);
     mkdirSync(path, { mode: 0o755 });
-    lchownSync(path, 0, 0);
+    rootOwned(path);
     utimesSync(path, 0, 0);
     // Making the folder changed its parent's time, which the copy had set to the root's.
     utimesSync(parent, parentStats.atime, parentStats.mtime);
@@ -113,7 +113,7 @@ export function writeExplainRecord(options: {
     size = length;
   }
   writeFileSync(file, text, { flag: 'wx', mode: 0o644 });
-  lchownSync(file, 0, 0);
+  rootOwned(file);
   utimesSync(file, 0, 0);
   utimesSync(safeJoin(staging, '/var/lib/dit'), 0, 0);
   const sha256 = createHash('sha256').update(text).digest('hex');
@@ -142,6 +142,11 @@ function recordEntry(entry: ExportedEntry): RecordEntry {
 function withoutPid(reason: string): string {
   if (!reason.startsWith('traced (')) return reason;
   return reason.replace(/ by pid \d+$/, '').replace(/ \(pid \d+\)$/, '');
+}
+
+function rootOwned(path: string): void {
+  // As root the owner is set; otherwise it stays the exporter's, as every copied file does (identity.ts).
+  if (process.getuid?.() === 0) lchownSync(path, 0, 0);
 }
 
 function lstatOrNull(path: string) {
