@@ -67,7 +67,6 @@ export const SYSTEM = [
   'packages/exporter/test/faithful-proof.test.ts',
   'packages/exporter/test/missing-library.test.ts',
   'packages/exporter/test/package-metadata.test.ts',
-  'packages/exporter/test/probe-root.test.ts',
   'packages/exporter/test/runtime-data.test.ts',
   'packages/exporter/test/readme-example.test.ts',
   'packages/exporter/test/sbom.test.ts',
