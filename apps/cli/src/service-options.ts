@@ -52,34 +52,38 @@ interface ServiceValues {
  * The service spec, or undefined when none of its options is given. `argv`: dit export's own
  * arguments, read again only for the order in which --probe and --probe-http were given.
  */
-export function parseServiceOptions(values: ServiceValues, argv: readonly string[]): ServiceSpec | undefined {
+export function parseServiceOptions(
+  values: ServiceValues,
+  argv: readonly string[],
+  who: 'export' | 'minify' = 'export',
+): ServiceSpec | undefined {
   const commands = [...(values.probe ?? [])];
   const urls = [...(values['probe-http'] ?? [])];
   const probes: Probe[] = [];
   for (const kind of probeOrder(argv)) {
     if (kind === 'command') {
       const command = commands.shift();
-      if (command !== undefined) probes.push(commandProbe(command, '--probe'));
+      if (command !== undefined) probes.push(commandProbe(command, '--probe', who));
     } else {
       const url = urls.shift();
-      if (url !== undefined) probes.push(httpProbe(url));
+      if (url !== undefined) probes.push(httpProbe(url, who));
     }
   }
   if (values.ready !== undefined && values['ready-tcp'] !== undefined) {
-    throw new UsageError('export: --ready and --ready-tcp exclude each other');
+    throw new UsageError(`${who}: --ready and --ready-tcp exclude each other`);
   }
   const ready =
     values.ready !== undefined
-      ? commandProbe(values.ready, '--ready')
+      ? commandProbe(values.ready, '--ready', who)
       : values['ready-tcp'] !== undefined
-        ? tcpProbe(values['ready-tcp'])
+        ? tcpProbe(values['ready-tcp'], who)
         : undefined;
   const tuning = ['ready-timeout', 'stop-signal', 'stop-timeout'] as const;
   if (probes.length === 0 && ready === undefined) {
     const stray = tuning.find((name) => values[name] !== undefined);
     if (stray !== undefined) {
       throw new UsageError(
-        `export: --${stray} needs a server: give --probe, --probe-http, --ready or --ready-tcp`,
+        `${who}: --${stray} needs a server: give --probe, --probe-http, --ready or --ready-tcp`,
       );
     }
     return undefined;
@@ -87,9 +91,9 @@ export function parseServiceOptions(values: ServiceValues, argv: readonly string
   return {
     probes,
     ready,
-    readyTimeoutMs: seconds(values['ready-timeout'], '--ready-timeout'),
-    stopTimeoutMs: seconds(values['stop-timeout'], '--stop-timeout'),
-    stopSignal: signalName(values['stop-signal']),
+    readyTimeoutMs: seconds(values['ready-timeout'], '--ready-timeout', who),
+    stopTimeoutMs: seconds(values['stop-timeout'], '--stop-timeout', who),
+    stopSignal: signalName(values['stop-signal'], who),
   };
 }
 
@@ -107,12 +111,12 @@ function probeOrder(argv: readonly string[]): ('command' | 'http')[] {
   return order;
 }
 
-function commandProbe(command: string, option: string): Probe {
-  if (command.trim() === '') throw new UsageError(`export: ${option} needs a command line`);
+function commandProbe(command: string, option: string, who: string): Probe {
+  if (command.trim() === '') throw new UsageError(`${who}: ${option} needs a command line`);
   return { kind: 'command', command };
 }
 
-function httpProbe(value: string): Probe {
+function httpProbe(value: string, who: string): Probe {
   // URL[=STATUS]: a trailing =NNN is the status (a URL's own `=` is in its query, never followed by 3 digits and the end).
   const match = /^(.*)=(\d{3})$/.exec(value);
   const url = match === null ? value : match[1]!;
@@ -120,41 +124,41 @@ function httpProbe(value: string): Probe {
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`export: --probe-http ${value}: not a URL`);
+    throw new UsageError(`${who}: --probe-http ${value}: not a URL`);
   }
-  if (parsed.protocol !== 'http:') throw new UsageError(`export: --probe-http ${value}: only http:// URLs`);
+  if (parsed.protocol !== 'http:') throw new UsageError(`${who}: --probe-http ${value}: only http:// URLs`);
   if (!isLoopback(parsed.hostname)) {
     throw new UsageError(
-      `export: --probe-http ${value}: the host must be loopback (127.0.0.1, ::1, localhost)`,
+      `${who}: --probe-http ${value}: the host must be loopback (127.0.0.1, ::1, localhost)`,
     );
   }
   return match === null ? { kind: 'http', url } : { kind: 'http', url, status: Number(match[2]) };
 }
 
-function tcpProbe(value: string): Probe {
+function tcpProbe(value: string, who: string): Probe {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
   const port = Number(match?.[3]);
   const host = match?.[1] ?? match?.[2] ?? '';
   if (match === null || !(port >= 1 && port <= 65535)) {
-    throw new UsageError(`export: --ready-tcp ${value}: expected HOST:PORT`);
+    throw new UsageError(`${who}: --ready-tcp ${value}: expected HOST:PORT`);
   }
   if (!isLoopback(host)) {
     throw new UsageError(
-      `export: --ready-tcp ${value}: the host must be loopback (127.0.0.1, ::1, localhost)`,
+      `${who}: --ready-tcp ${value}: the host must be loopback (127.0.0.1, ::1, localhost)`,
     );
   }
   return { kind: 'tcp', host, port };
 }
 
-function seconds(value: string | undefined, option: string): number | undefined {
+function seconds(value: string | undefined, option: string, who: string): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
   if (!(number > 0))
-    throw new UsageError(`export: ${option} must be a positive number of seconds (got "${value}")`);
+    throw new UsageError(`${who}: ${option} must be a positive number of seconds (got "${value}")`);
   return number * 1000;
 }
 
-function signalName(value: string | undefined): NodeJS.Signals | undefined {
+function signalName(value: string | undefined, who: string): NodeJS.Signals | undefined {
   if (value === undefined) return undefined;
   const upper = value.toUpperCase();
   const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as NodeJS.Signals;
@@ -164,5 +168,5 @@ function signalName(value: string | undefined): NodeJS.Signals | undefined {
   } else if (name in osConstants.signals) {
     return name;
   }
-  throw new UsageError(`export: --stop-signal ${value}: not a signal name (SIGTERM, SIGQUIT, SIGINT, ...)`);
+  throw new UsageError(`${who}: --stop-signal ${value}: not a signal name (SIGTERM, SIGQUIT, SIGINT, ...)`);
 }

@@ -152,6 +152,21 @@ describe('dit minify: hostile layers', () => {
   });
 });
 
+describe('dit minify: a server', () => {
+  it("takes dit export's service options, checked as minify's before any work", async () => {
+    const { status, stderr } = await dit(
+      'minify',
+      `docker-archive:${T}/none.tar`,
+      `docker-archive:${T}/out.tar:dit-test-image/x:1`,
+      '--probe-http',
+      'https://127.0.0.1/',
+    );
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/^dit: minify: --probe-http https:\/\/127\.0\.0\.1\/: only http:\/\/ URLs/);
+    expect(existsSync(join(T, 'out.tar'))).toBe(false);
+  });
+});
+
 describe('dit minify: a real image', () => {
   const BASE = 'localhost/debian:bookworm-slim';
   const SOURCE = 'localhost/dit-test-image/minify-source:1';

@@ -12,8 +12,12 @@ import { request } from 'node:http';
 import { isIP, Socket } from 'node:net';
 
 export type Probe =
-  /** `sh -c COMMAND` with dit's environment; exit status 0 passes. */
-  | { readonly kind: 'command'; readonly command: string }
+  /**
+   * `sh -c COMMAND` with dit's environment; exit status 0 passes. With `root`, the shell runs
+   * chrooted into it (never traced): `dit minify`'s probes use the source image's clients, which
+   * the machine running dit need not have, as `dit export`'s use the build stage's.
+   */
+  | { readonly kind: 'command'; readonly command: string; readonly root?: string }
   /** GET URL; passes on `status`, or on any status below 400 when none is given. */
   | { readonly kind: 'http'; readonly url: string; readonly status?: number }
   /** A TCP connection that is accepted. */
@@ -45,7 +49,7 @@ export function describeProbe(probe: Probe): string {
 export function runProbe(probe: Probe, timeoutMs: number): Promise<ProbeResult> {
   switch (probe.kind) {
     case 'command':
-      return commandProbe(probe.command, timeoutMs);
+      return commandProbe(probe.command, timeoutMs, probe.root);
     case 'http':
       return httpProbe(probe.url, probe.status, timeoutMs);
     case 'tcp':
@@ -61,9 +65,11 @@ export function isLoopback(host: string): boolean {
   return isIP(bare) === 6 && (bare === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(bare));
 }
 
-function commandProbe(command: string, timeoutMs: number): Promise<ProbeResult> {
+function commandProbe(command: string, timeoutMs: number, root?: string): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const [program, ...args] =
+      root === undefined ? ['/bin/sh', '-c', command] : ['chroot', root, '/bin/sh', '-c', command];
+    const child = spawn(program!, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     const stderr: Buffer[] = [];
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     // Its own process group: a probe that hangs is killed with whatever it started.
@@ -76,7 +82,7 @@ function commandProbe(command: string, timeoutMs: number): Promise<ProbeResult> 
     }, timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
-      resolve(failed(`could not run sh: ${error.message}`));
+      resolve(failed(`could not run ${program}: ${error.message}`));
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);

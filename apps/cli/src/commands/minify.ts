@@ -6,6 +6,7 @@ import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
 import { IMAGE_HELP, IMAGE_OPTIONS, parseImageOptions } from '../image-options.js';
 import { EXIT, type Io, UsageError } from '../io.js';
 import { abortOnSignals, Interrupted, parseEnvOptions, parseTimeout } from '../run-options.js';
+import { parseServiceOptions, SERVICE_HELP, SERVICE_OPTIONS } from '../service-options.js';
 import { ditVersion } from './export.js';
 import { imageLines } from './export-image.js';
 
@@ -36,6 +37,9 @@ Options:
 
 ${IMAGE_HELP}  Settings given here replace SRC's (--label and --expose add to them); --image adds more DESTs.
 
+${SERVICE_HELP}  Here --probe and --ready command lines run chrooted into SRC's root (never traced), so
+  they use SRC's clients (psql, redis-cli), not this machine's.
+
 Exit status: as dit export's: 0 written and verified; 1 CMD does not run inside the export (nothing
 written); 2 bad input (SRC unreadable or not an image, a hostile layer, a bad DEST, CMD failing); 3
 DEST or the staging could not be written; 70 internal error; 130, 143 stopped by SIGINT/SIGTERM.
@@ -61,6 +65,7 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
       'no-package-metadata': { type: 'boolean' },
       force: { type: 'boolean' },
       ...IMAGE_OPTIONS,
+      ...SERVICE_OPTIONS,
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -88,6 +93,18 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
   const image = parseImageOptions(values, 'minify');
   const setEnv = parseEnvOptions(values.env ?? [], 'minify');
   const timeoutMs = parseTimeout(values.timeout, 'minify');
+  // A server (any probe or readiness check) is started, probed and stopped as by dit export; without
+  // one, --stop-signal is only the image's StopSignal.
+  const serverless =
+    !values.probe?.length &&
+    !values['probe-http']?.length &&
+    values.ready === undefined &&
+    values['ready-tcp'] === undefined;
+  const service = parseServiceOptions(
+    serverless ? { ...values, 'stop-signal': undefined } : values,
+    own,
+    'minify',
+  );
   const progress = (event: ProgressEvent) => {
     if (values.quiet) return;
     if (event.stage === 'trace')
@@ -106,6 +123,7 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
       exclude: values.exclude,
       binaries: values.binary,
       setEnv,
+      service,
       report: values.report,
       timeoutMs,
       verify: !values['no-verify'],
