@@ -29,7 +29,7 @@ import { LAYER_GOALS } from './goal.mjs';
 const ALL_TOOLS = ['dit', 'dit-ts', 'pigz'];
 const DEFAULT_ROUNDS = 5;
 const WRITE = fileURLToPath(new URL('./write.mjs', import.meta.url));
-const BUILT = ['../../packages/image/dist/index.js', '../../packages/native/dist/layer.js'].map((p) =>
+const BUILT = ['../../packages/image/dist/layer.js', '../../packages/native/dist/layer.js'].map((p) =>
   fileURLToPath(new URL(p, import.meta.url)),
 );
 

@@ -6,7 +6,13 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { NativeError } from '@dit/native';
-import { type LayerBlob, type LayerSegment, LayerWriteError, writeLayerBlob } from '@dit/native/layer';
+import {
+  type LayerBlob,
+  type LayerSegment,
+  LayerWriteError,
+  writeLayerBlob,
+  zstdProblem,
+} from '@dit/native/layer';
 import { ImageError } from './errors.js';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeader } from './tar-format.js';
 
@@ -56,11 +62,12 @@ export const LAYER_MEDIA_TYPES: Record<Compression, string> = {
  */
 export async function writeLayer(folder: string, file: string, options: LayerOptions): Promise<Layer> {
   const plan = layerPlan(folder, options.sourceDateEpoch ?? 0);
-  if (options.compression === 'zstd') return writeZstdLayer(plan, file);
-  const level = options.compression === 'none' ? 0 : (options.level ?? 6);
+  const zstd = options.compression === 'zstd';
+  if (zstd && zstdProblem() !== undefined) return writeZstdLayer(plan, file);
+  const level = options.compression === 'none' ? 0 : zstd ? ZSTD_LEVEL : (options.level ?? 6);
   let blob: LayerBlob;
   try {
-    blob = await writeLayerBlob(plan, file, { level });
+    blob = await writeLayerBlob(plan, file, { level, format: zstd ? 'zstd' : 'gzip' });
   } catch (error) {
     throw layerError(error, file);
   }
@@ -111,17 +118,31 @@ export function layerPlan(folder: string, epoch: number): LayerSegment[] {
   return plan;
 }
 
-/** zstd needs a Node.js whose zlib has it (22.15 and later); Node 20 has none, and dit adds no native dependency for it. */
+/** zstd's level for layers: libzstd's default, as node:zlib's and the `zstd` command's. */
+const ZSTD_LEVEL = 3;
+
+/**
+ * Whether this dit can write zstd layers: @dit/native's addon with libzstd.so.1 (all cores), or else
+ * a Node.js whose zlib has zstd (22.15 and later; Node 20 has none).
+ */
 export function zstdAvailable(): boolean {
+  return zstdProblem() === undefined || nodeZstdAvailable();
+}
+
+function nodeZstdAvailable(): boolean {
   return typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === 'function';
 }
 
-/** zstd through node:zlib's stream (one core), where Node has it. */
+/**
+ * zstd through node:zlib's stream (one core), where Node has it and the addon cannot write it. The
+ * one setting where the fallback writes other bytes than the addon: node:zlib's zstd frame is not
+ * libzstd's multithreaded one, so the digest differs between the two.
+ */
 async function writeZstdLayer(plan: readonly LayerSegment[], file: string): Promise<Layer> {
-  if (!zstdAvailable()) {
+  if (!nodeZstdAvailable()) {
     throw new ImageError(
       'IMAGE_UNSUPPORTED',
-      `--compression zstd: this Node.js (${process.version}) has no zstd in node:zlib (22.15 and later have it); use gzip`,
+      `--compression zstd: ${zstdProblem()}, and this Node.js (${process.version}) has no zstd in node:zlib (22.15 and later have it); use gzip`,
     );
   }
   const tarHash = createHash('sha256');

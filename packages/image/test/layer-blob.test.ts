@@ -19,7 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test-support/fixtures.js';
 import { withoutRoot } from '../../native/test/helpers.js';
 import { ImageError } from '../src/errors.js';
-import { layerPlan, writeLayer } from '../src/layer.js';
+import { layerPlan, writeLayer, zstdAvailable } from '../src/layer.js';
 
 const temp = tempDir('dit-image-layer-blob-');
 const T = temp.path;
@@ -123,6 +123,14 @@ describe('the layer blob, TypeScript writer', () => {
     expect(sha256(readFileSync(file))).toBe(blob.digest);
   });
 
+  it('zstd is the addon’s alone: the TypeScript writer refuses it', async () => {
+    await expect(writeLayerBlobTs([], join(T, 'ts.zst'), { level: 3, format: 'zstd' })).rejects.toMatchObject(
+      {
+        code: 'NATIVE_UNAVAILABLE',
+      },
+    );
+  });
+
   it('an empty stream is an empty gzip member', async () => {
     const file = join(T, 'empty.gz');
     await writeLayerBlobTs([], file, { level: 6 });
@@ -148,6 +156,33 @@ describe.skipIf(nativeSkip !== undefined)(
       const ts = await writeLayerBlobTs(layerPlan(root, 0), join(T, 'ts-chosen'), { level: 6 });
       expect(layer.digest).toBe(`sha256:${ts.digest}`);
       expect(layer.diffId).toBe(`sha256:${ts.diffId}`);
+    });
+
+    it('zstd: one frame from libzstd that zstd -d reads back to the same tar as the gzip layer', async () => {
+      if (!zstdAvailable()) {
+        // DIT_NATIVE=0 on Node 20: the TypeScript path has no zstd. Refused, saying why.
+        await expect(writeLayer(root, join(T, 'refused.zst'), { compression: 'zstd' })).rejects.toMatchObject(
+          {
+            code: 'IMAGE_UNSUPPORTED',
+            message: expect.stringContaining('DIT_NATIVE=0'),
+          },
+        );
+        return;
+      }
+      const gz = await writeLayer(root, join(T, 'same.tar.gz'), { compression: 'gzip' });
+      const file = join(T, 'layer.tar.zst');
+      const layer = await writeLayer(root, file, { compression: 'zstd' });
+      const bytes = readFileSync(file);
+      expect(layer.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+      expect(layer.digest).toBe(`sha256:${sha256(bytes)}`);
+      expect(layer.size).toBe(bytes.length);
+      expect([...bytes.subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
+      const tar = execFileSync('zstd', ['-dc', file], { maxBuffer: 1 << 30 });
+      expect(layer.diffId).toBe(`sha256:${sha256(tar)}`);
+      expect(layer.diffId).toBe(gz.diffId);
+      // The same frame again: libzstd's worker threads do not make it vary.
+      const again = await writeLayer(root, join(T, 'again.tar.zst'), { compression: 'zstd' });
+      expect(again.digest).toBe(layer.digest);
     });
 
     it('a literal stream across block boundaries, byte for byte', async () => {

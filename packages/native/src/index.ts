@@ -38,6 +38,7 @@ export {
   writeLayerBlob,
   writeLayerBlobNative,
   writeLayerBlobTs,
+  zstdProblem,
 } from './layer.js';
 export type {
   HashedFile,

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import type { FilePath } from '@dit/paths';
-import { chosenLayerBinding } from './choice.js';
+import { chosenBinding, chosenLayerBinding, nativeStatus } from './choice.js';
 import { describeErrno, errnoOf, NativeError } from './errors.js';
 import { layerZlibProblem } from './layer-zlib.js';
 import { addonOnce, type NativeBinding, type NativeLayerOutcome } from './loader.js';
@@ -31,8 +31,13 @@ const DICTIONARY_BYTES = 32 * 1024;
 export type LayerSegment = Buffer | { readonly path: FilePath; readonly size: number };
 
 export interface LayerBlobOptions {
-  /** gzip level 1 to 9; 0 writes the stream as it is (no compression). */
+  /** gzip level 1 to 9 (zstd: libzstd's levels, 1 to 19); 0 writes the stream as it is (no compression). */
   readonly level: number;
+  /**
+   * `gzip` (default), or `zstd`: one zstd frame from libzstd.so.1 on its own threads, which only the
+   * addon writes (Node 20 has no zstd): without it `writeLayerBlob` rejects with `NativeError`.
+   */
+  readonly format?: 'gzip' | 'zstd';
 }
 
 export interface LayerBlob {
@@ -77,10 +82,47 @@ export async function writeLayerBlob(
   target: FilePath,
   options: LayerBlobOptions,
 ): Promise<LayerBlob> {
+  if (options.format === 'zstd' && options.level !== 0) return writeZstdBlob(segments, target, options);
   const binding = chosenLayerBinding();
   return binding === undefined
     ? writeLayerBlobTs(segments, target, options)
     : runNative(binding, segments, target, options);
+}
+
+/**
+ * zstd through the addon and libzstd.so.1. The one setting where the TypeScript path does not stand
+ * in: it has no zstd on Node 20, and node:zlib's zstd (Node 22.15 and later) would write another
+ * frame than libzstd's multithreaded one. Rejects with `NativeError` (`NATIVE_UNAVAILABLE`) saying
+ * what is missing.
+ */
+async function writeZstdBlob(
+  segments: readonly LayerSegment[],
+  target: FilePath,
+  options: LayerBlobOptions,
+): Promise<LayerBlob> {
+  const problem = zstdProblem();
+  if (problem !== undefined) throw new NativeError('NATIVE_UNAVAILABLE', problem);
+  return runNative(chosenBinding() as NativeBinding, segments, target, options);
+}
+
+/**
+ * Why `writeLayerBlob` cannot write zstd here (no addon, DIT_NATIVE=0, no libzstd.so.1), or
+ * undefined when it can. Never throws.
+ */
+export function zstdProblem(): string | undefined {
+  let binding: NativeBinding | undefined;
+  try {
+    binding = chosenBinding();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  if (binding === undefined) {
+    const status = nativeStatus();
+    return `zstd is written by the native addon only, and ${status.native ? 'it is not used' : status.reason}`;
+  }
+  if (binding.layerZstd() === null)
+    return 'zstd needs libzstd.so.1 (Debian: libzstd1), which cannot be loaded';
+  return undefined;
 }
 
 /**
@@ -106,7 +148,8 @@ async function runNative(
   target: FilePath,
   options: LayerBlobOptions,
 ): Promise<LayerBlob> {
-  const outcome = await binding.writeLayer(encodePlan(segments), target, checkedLevel(options.level));
+  const level = options.format === 'zstd' ? checkedZstdLevel(options.level) : checkedLevel(options.level);
+  const outcome = await binding.writeLayer(encodePlan(segments), target, level, options.format ?? 'gzip');
   if (outcome.error === undefined)
     return { digest: outcome.digest, diffId: outcome.diffId, size: outcome.size };
   throw nativeFailure(outcome, target);
@@ -153,6 +196,13 @@ export function encodePlan(segments: readonly LayerSegment[]): Buffer {
   return Buffer.concat(parts);
 }
 
+function checkedZstdLevel(level: number): number {
+  if (!Number.isInteger(level) || level < 1 || level > 19) {
+    throw new RangeError(`zstd level must be 1 to 19, not ${level}`);
+  }
+  return level;
+}
+
 function checkedLevel(level: number): number {
   if (!Number.isInteger(level) || level < 0 || level > 9) {
     throw new RangeError(`level must be 0 (no compression) to 9, not ${level}`);
@@ -172,6 +222,9 @@ export async function writeLayerBlobTs(
   target: FilePath,
   options: LayerBlobOptions,
 ): Promise<LayerBlob> {
+  if (options.format === 'zstd' && options.level !== 0) {
+    throw new NativeError('NATIVE_UNAVAILABLE', 'zstd is written by the native addon only');
+  }
   const level = checkedLevel(options.level);
   const total = segments.reduce((sum, s) => sum + (Buffer.isBuffer(s) ? s.length : s.size), 0);
   const blockCount = Math.max(1, Math.ceil(total / LAYER_BLOCK_BYTES));

@@ -27,6 +27,7 @@ const working: LoadedAddon = {
     walkFiles: () => ({ files: [], errors: [] }),
     writeLayer: async () => ({ error: 'zlib', message: 'a fake' }),
     layerZlib: () => null,
+    layerZstd: () => null,
   },
   path: '/x/dit-native.node',
 };

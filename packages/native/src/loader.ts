@@ -10,7 +10,7 @@ import type { NativeStatus } from './types.js';
  * both sides with every change of what the addon exports, so a build from older sources is refused
  * with "rebuild it" instead of being used in part.
  */
-export const ADDON_INTERFACE = 3;
+export const ADDON_INTERFACE = 4;
 
 /** What the Rust side (rust/node/src/lib.rs) exports. */
 export interface NativeBinding {
@@ -20,10 +20,20 @@ export interface NativeBinding {
   hashFiles(paths: FilePath[]): Promise<Array<string | number>>;
   /** `walkFiles`, the errors as `[path, errno]`. */
   walkFiles(paths: FilePath[]): NativeWalked;
-  /** The stream `plan` encodes (src/layer.ts), written to `target` as gzip at `level` (0: as it is). */
-  writeLayer(plan: Buffer, target: FilePath, level: number): Promise<NativeLayerOutcome>;
+  /**
+   * The stream `plan` encodes (src/layer.ts), written to `target` as gzip at `level` (0: as it is),
+   * or as zstd at `level` with `format` 'zstd'.
+   */
+  writeLayer(
+    plan: Buffer,
+    target: FilePath,
+    level: number,
+    format?: 'gzip' | 'zstd',
+  ): Promise<NativeLayerOutcome>;
   /** The version of the process's zlib that `writeLayer` would use; null when there is none. */
   layerZlib(): string | null;
+  /** The version of libzstd.so.1 that `writeLayer` would use for zstd; null when it cannot be loaded. */
+  layerZstd(): string | null;
 }
 
 /** What the addon's `writeLayer` resolves to: the result, or the failure as data. */

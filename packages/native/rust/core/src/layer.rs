@@ -7,6 +7,9 @@
 //! as its dictionary and ended with `Z_SYNC_FLUSH` (the last with `Z_FINISH`), behind node:zlib's gzip
 //! header and before a CRC-32 and ISIZE trailer. Every gzip reader takes it as one member.
 //!
+//! zstd (`Compression::Zstd`, see `zstd.rs`) takes the same blocks in order and compresses them on
+//! libzstd's own threads into one frame.
+//!
 //! Deflate comes from the zlib already loaded in the process (`dlsym(RTLD_DEFAULT, ...)`): inside
 //! Node that is the very zlib node:zlib uses, so the TypeScript fallback, which compresses the same
 //! blocks with node:zlib, writes the same bytes. Another zlib build (miniz, a second libz) would
@@ -22,6 +25,7 @@ use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
 
+use crate::zstd::{Zstd, ZstdStream};
 use crate::Sha256Digest;
 
 /// Uncompressed bytes per block. Measured on the node export (~100 MB, level 6): 128 KiB (pigz's)
@@ -44,10 +48,12 @@ pub enum Segment {
     File { path: PathBuf, size: u64 },
 }
 
-/// What the blob is: gzip at a level (1 to 9), or the stream as it is.
+/// What the blob is: gzip at a level (1 to 9), zstd at a level (libzstd's, see `zstd.rs`), or the
+/// stream as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     Gzip(i32),
+    Zstd(i32),
     None,
 }
 
@@ -69,7 +75,7 @@ pub enum LayerError {
     Changed { path: PathBuf, grew: bool },
     /// The blob could not be written.
     Write { errno: i32 },
-    /// No zlib in the process, or zlib refused (out of memory): the text says which.
+    /// No zlib in the process (no libzstd for zstd), or the compressor failed: the text says which.
     Zlib(String),
 }
 
@@ -302,7 +308,12 @@ pub fn write_layer(
 ) -> Result<LayerWritten, LayerError> {
     let zlib = match compression {
         Compression::Gzip(_) => Some(Zlib::from_process().map_err(LayerError::Zlib)?),
-        Compression::None => None,
+        _ => None,
+    };
+    // zstd compresses the blocks in order, on its own threads: the reader's blocks reach it as they are.
+    let zstd = match compression {
+        Compression::Zstd(_) => Some(Zstd::load().map_err(LayerError::Zlib)?),
+        _ => None,
     };
     let total: u64 = segments
         .iter()
@@ -342,7 +353,31 @@ pub fn write_layer(
             })
         };
         drop(done_tx);
-        let written = write_blocks(&mut output, compression, block_count, zlib, &done_rx, &credit_tx);
+        let written = match (compression, zstd) {
+            (Compression::Zstd(level), Some(zstd)) => zstd
+                .stream(level, rayon::current_num_threads(), total)
+                .map_err(LayerError::Zlib)
+                .and_then(|stream| {
+                    write_blocks(
+                        &mut output,
+                        compression,
+                        block_count,
+                        zlib,
+                        Some(stream),
+                        &done_rx,
+                        &credit_tx,
+                    )
+                }),
+            _ => write_blocks(
+                &mut output,
+                compression,
+                block_count,
+                zlib,
+                None,
+                &done_rx,
+                &credit_tx,
+            ),
+        };
         // The reader may wait for a credit: with the sender gone it stops.
         drop(credit_tx);
         drop(done_rx);
@@ -485,6 +520,7 @@ fn write_blocks(
     compression: Compression,
     block_count: usize,
     zlib: Option<Zlib>,
+    mut zstd: Option<ZstdStream>,
     done: &mpsc::Receiver<Done>,
     credits: &mpsc::SyncSender<()>,
 ) -> Result<(Sha256Digest, u64), LayerError> {
@@ -521,7 +557,12 @@ fn write_blocks(
                 Some(ready) => ready,
                 None => break,
             };
-            put(&bytes)?;
+            match zstd.as_mut() {
+                Some(stream) => {
+                    stream.compress(&bytes, next + 1 == block_count, &mut put, LayerError::Zlib)?
+                }
+                None => put(&bytes)?,
+            }
             if let Some(zlib) = zlib {
                 crc = zlib.crc32_combine(crc, block_crc, input_len);
             }
@@ -648,6 +689,29 @@ mod tests {
         assert!(with.len() < alone.len() / 2, "{} vs {}", with.len(), alone.len());
         // A sync flush ends in the empty stored block 00 00 ff ff.
         assert_eq!(&alone[alone.len() - 4..], &[0, 0, 0xff, 0xff]);
+    }
+
+    #[test]
+    fn zstd_round_trips() {
+        let dir = temp_dir("zstd");
+        let data = sample(BLOCK_SIZE * 3 + 99, 5);
+        std::fs::write(dir.join("data"), &data).unwrap();
+        let blob = dir.join("blob.zst");
+        let segments = [
+            Segment::Literal(b"head".to_vec()),
+            Segment::File { path: dir.join("data"), size: data.len() as u64 },
+        ];
+        let written = write_layer(&segments, &blob, Compression::Zstd(3)).unwrap();
+        let bytes = std::fs::read(&blob).unwrap();
+        assert_eq!(written.size, bytes.len() as u64);
+        assert_eq!(written.digest, <[u8; 32]>::from(Sha256::digest(&bytes)));
+        let mut stream = b"head".to_vec();
+        stream.extend_from_slice(&data);
+        assert_eq!(written.diff_id, <[u8; 32]>::from(Sha256::digest(&stream)));
+        if Command::new("zstd").arg("--version").output().is_ok() {
+            assert!(gunzip(&blob, "zstd") == stream, "zstd -dc gives the stream back");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

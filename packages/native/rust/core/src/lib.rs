@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 pub mod layer;
 pub mod walk;
+pub mod zstd;
 
 /// A SHA-256 digest.
 pub type Sha256Digest = [u8; 32];
