@@ -699,7 +699,10 @@ mod tests {
         let blob = dir.join("blob.zst");
         let segments = [
             Segment::Literal(b"head".to_vec()),
-            Segment::File { path: dir.join("data"), size: data.len() as u64 },
+            Segment::File {
+                path: dir.join("data"),
+                size: data.len() as u64,
+            },
         ];
         let written = write_layer(&segments, &blob, Compression::Zstd(3)).unwrap();
         let bytes = std::fs::read(&blob).unwrap();
