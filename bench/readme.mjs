@@ -8,7 +8,7 @@ import { int, pct, range, sig, table, when } from './lib/markdown.mjs';
 
 /**
  * @param {string} text  The README.
- * @param {Record<string, any>} results  The result documents by benchmark name (deps, export, hash).
+ * @param {Record<string, any>} results  The result documents by benchmark name (deps, export, hash, layer).
  * @returns {string}  The README with the figures between its markers replaced.
  */
 export function readmeFigures(text, results) {
@@ -18,6 +18,7 @@ export function readmeFigures(text, results) {
     ...(results.deps ? depsRows(results.deps) : []),
     ...(results.hash ? hashRows(results.hash) : []),
     ...(results.export ? exportRows(results.export) : []),
+    ...(results.layer ? layerRows(results.layer) : []),
   ];
   if (rows.length > 0) {
     const newest = Object.values(results)
@@ -100,6 +101,23 @@ function hashRows(hash) {
     ]);
   }
   return rows;
+}
+
+/** @param {any} layer */
+function layerRows(layer) {
+  /** @type {Record<string, any>} */
+  const tool = Object.fromEntries((layer.tools ?? []).map((/** @type {any} */ t) => [t.id, t]));
+  const r = layer.ratios ?? {};
+  if (!tool.dit || !tool.pigz) return [];
+  return [
+    [
+      `image layer (tar, gzip -${layer.method?.level ?? 6}, both digests), the node export, ${int((layer.corpus?.bytes ?? 0) / 1e6)} MB`,
+      `${sig(tool.dit.medianSeconds)} s` +
+        (tool['dit-ts'] ? `; \`DIT_NATIVE=0\` ${sig(tool['dit-ts'].medianSeconds)} s` : ''),
+      `tar \\| pigz -p ${layer.method?.nproc ?? '?'} + 2 sha256sum ${sig(tool.pigz.medianSeconds)} s`,
+      `**${sig(r.ditTimeVsPigz)}x** pigz's time; blob ${r.ditSizeVsPigz >= 1 ? '+' : ''}${((r.ditSizeVsPigz - 1) * 100).toFixed(1)}%`,
+    ],
+  ];
 }
 
 /** @param {any} exp */

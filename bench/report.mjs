@@ -25,7 +25,7 @@ const RESULTS_DIR = join(REPO, 'bench', 'results');
 const DOCS_DIR = join(REPO, 'docs');
 const README = join(REPO, 'README.md');
 
-/** @type {{ name: string, title: string, section: (doc: any, baseline: any) => { md: string, svg: string | null, goals: Goal[] }, readme?: boolean }[]} */
+/** @type {{ name: string, title: string, section: (doc: any, baseline: any) => { md: string, svg: string | null, goals: Goal[] } }[]} */
 const SECTIONS = [
   { name: 'deps', title: 'deps: `dit deps` vs the loader and lddtree', section: depsSection },
   {
@@ -39,13 +39,7 @@ const SECTIONS = [
     },
   },
   { name: 'hash', title: 'hash: `dit hash` vs sha256sum', section: hashSection },
-  // Not in the README's table (readme: false): the layer writer is a part of `dit export --image`.
-  {
-    name: 'layer',
-    title: 'layer: the image layer writer vs tar + pigz',
-    section: layerSection,
-    readme: false,
-  },
+  { name: 'layer', title: 'layer: the image layer writer vs tar + pigz', section: layerSection },
 ];
 
 /** @param {string} title  GitHub's anchor for a heading. */
@@ -81,7 +75,7 @@ export function writeReport({
       continue;
     }
     const doc = JSON.parse(readFileSync(file, 'utf8'));
-    if (s.readme !== false) results[s.name] = doc;
+    results[s.name] = doc;
     const baselineFile = join(resultsDir, `${s.name}.baseline.json`);
     const baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : null;
     done.push({ name: s.name, title: s.title, ...s.section(doc, baseline) });
