@@ -28,7 +28,8 @@ export const IMAGE_HELP = `Image output (no daemon; reproducible: the same input
   --expose PORT[/PROTO]  an exposed port (repeatable). A server (dit export with probes) gets the
                          TCP ports it listened on under the trace unless --expose is given
   --stop-signal SIGNAL   the image's StopSignal
-  --compression gzip|zstd  layer compression of oci: images (zstd needs a Node.js with zstd in zlib)
+  --compression gzip|zstd  layer compression of oci: images (zstd needs dit's native addon and
+                         libzstd.so.1, or a Node.js with zstd in zlib)
   Times: every mtime is clamped to SOURCE_DATE_EPOCH when it is set, and 0 (1970-01-01) when not.
 `;
 
@@ -63,7 +64,7 @@ export function parseImageOptions(
   }
   if (compression === 'zstd' && !zstdAvailable()) {
     throw new UsageError(
-      `${command}: --compression zstd: this Node.js (${process.version}) has no zstd in node:zlib (22.15 and later have it); use gzip`,
+      `${command}: --compression zstd: dit's native addon cannot write it here (it needs libzstd.so.1) and this Node.js (${process.version}) has no zstd in node:zlib (22.15 and later have it); use gzip`,
     );
   }
   const keyValues = (list: string[] | undefined, option: string) =>
