@@ -147,3 +147,26 @@ describe('the package face', () => {
     expect(native.nativeStatus().native).toBe(loadAddon().binding !== null);
   });
 });
+
+describe('the layer writer’s zlib', () => {
+  const withZlib = (version: string | null) => ({ ...working.binding!, layerZlib: () => version });
+
+  it('is used only when it is node:zlib’s own', async () => {
+    const { layerZlibProblem } = await import('./layer-zlib.js');
+    expect(layerZlibProblem(withZlib(null))).toBe('the addon finds no zlib in this process');
+    expect(layerZlibProblem(withZlib('0.9.9'))).toBe(
+      `the addon finds zlib 0.9.9 in this process, node:zlib is ${process.versions.zlib}`,
+    );
+    // Node's own build carries a suffix (1.3.1-e00f703); a Debian node's libz has none.
+    expect(layerZlibProblem(withZlib(String(process.versions.zlib).split('-')[0]!))).toBeUndefined();
+  });
+
+  it.skipIf(nativeSkipReason(loadAddon()) !== undefined)(
+    'the built addon finds node:zlib’s zlib in this process',
+    async () => {
+      const { layerZlibProblem } = await import('./layer-zlib.js');
+      const built = loadAddon();
+      expect(built.binding && layerZlibProblem(built.binding)).toBeUndefined();
+    },
+  );
+});
