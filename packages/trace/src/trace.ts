@@ -340,16 +340,23 @@ function hostPlan(command: string[], options: TraceOptions, env: Record<string, 
  * what it does before it execs the command is left out of the report (see `dropLauncher`).
  */
 function asUser(user: TraceOptions['user']): string[] {
-  if (user === undefined) return [];
-  const setpriv = findCommand('setpriv', hostSearchPath(), '/', isHostExecutable);
-  if (setpriv === null) {
+  return user === undefined ? [] : setpriv(user, true);
+}
+
+/**
+ * The host's setpriv with the gid and groups of `user`, and its uid when `uid` (without it the uid
+ * stays 0, for a launcher that must still chroot and mount before the command).
+ */
+function setpriv(user: NonNullable<TraceOptions['user']>, uid: boolean): string[] {
+  const found = findCommand('setpriv', hostSearchPath(), '/', isHostExecutable);
+  if (found === null) {
     throw new TraceError(
       'TRACE_FAILED',
       `running the command as uid ${user.uid} needs util-linux's setpriv on PATH`,
     );
   }
   const groups = user.groups.length === 0 ? ['--clear-groups'] : [`--groups=${user.groups.join(',')}`];
-  return [setpriv, `--reuid=${user.uid}`, `--regid=${user.gid}`, ...groups, '--'];
+  return [found, ...(uid ? [`--reuid=${user.uid}`] : []), `--regid=${user.gid}`, ...groups, '--'];
 }
 
 /** The command's accesses before its launcher's `execs` successful execs: the launcher's, not the command's. */
@@ -374,6 +381,20 @@ const DISCARD_WRITES = `${OVERLAY_ROOT_FUNCTION}${RUNTIME_MOUNTS_FUNCTION}
 root=$1; shift
 # /proc and /dev as the verification has them, only where the overlay keeps the mount points out of the root.
 if overlay_root "$root"; then runtime_mounts "$root" || true; fi
+exec "$@"
+`;
+
+/**
+ * The same, for a run whose writes are the command's own (the traced check of `dit export --root`
+ * and `dit minify`): no overlay, only the runtime's /proc and /dev (/dev/shm a tmpfs of its own, for
+ * POSIX shared memory: PostgreSQL as a user needs it writable), as a container runtime gives an
+ * image and as the verification has them. Only where the root has those mount points as folders of
+ * its own: nothing is created in the root, and no mount follows a link out of it.
+ */
+const RUNTIME_ONLY = `${RUNTIME_MOUNTS_FUNCTION}
+root=$1; shift
+real_dir() { [ -d "$1" ] && [ ! -L "$1" ]; }
+if real_dir "$root/proc" && real_dir "$root/dev" && real_dir "$root/tmp"; then runtime_mounts "$root" || true; fi
 exec "$@"
 `;
 
@@ -412,23 +433,36 @@ function rootPlan(
   // util-linux's unshare with no namespace flags only does --root and --wd; coreutils' chroot
   // cannot start in another directory than `/` (--skip-chdir is refused with a new root).
   const unshare = findCommand('unshare', hostSearchPath(), '/', isHostExecutable);
+  // The user (a server such as PostgreSQL refuses root; `dit minify` of an image with a USER): the
+  // host's setpriv sets the gid and groups first, still as uid 0 so that the chroot and the mounts
+  // work, and unshare sets the uid last, after the chroot, as the verification does (isolate.ts).
+  const user = options.user;
+  const asUser = user === undefined || user.uid === 0 ? [] : [`--setuid=${user.uid}`];
   let launcher: string[];
   if (unshare !== null) {
-    launcher = [unshare, `--root=${root}`, `--wd=${cwd}`, '--'];
+    launcher = [unshare, `--root=${root}`, `--wd=${cwd}`, ...asUser, '--'];
     // Never mounted where the mount would be the host's: only in the trace's own namespace. The
     // shell is the host's /bin/sh, as for the verification run (no PATH search on the host).
-    if (options.discardWrites && ownMountNamespace)
-      launcher = ['/bin/sh', '-c', DISCARD_WRITES, 'dit-trace', root, ...launcher];
+    if (ownMountNamespace)
+      launcher = [
+        '/bin/sh',
+        '-c',
+        options.discardWrites ? DISCARD_WRITES : RUNTIME_ONLY,
+        'dit-trace',
+        root,
+        ...launcher,
+      ];
   } else {
     const chroot = findCommand('chroot', hostSearchPath(), '/', isHostExecutable);
-    if (chroot === null || cwd !== '/') {
+    if (chroot === null || cwd !== '/' || asUser.length > 0) {
       throw new TraceError(
         'TRACE_FAILED',
-        `tracing inside a root needs util-linux's unshare (--root/--wd) on PATH`,
+        `tracing inside a root needs util-linux's unshare (--root/--wd${asUser.length > 0 ? '/--setuid' : ''}) on PATH`,
       );
     }
     launcher = [chroot, root];
   }
+  if (user !== undefined) launcher = [...setpriv(user, false), ...launcher];
   return { argv: [...launcher, ...command], spawnCwd: '/', root, cwd: '/', rootMode: true, fs };
 }
 

@@ -2,7 +2,7 @@
  * Tracing chrooted into a tiny root that has no shell and no libc: one static program. The
  * launcher (unshare) runs on the host first; none of what it touches may show up in the report.
  */
-import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trace } from '@dit/trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,8 +30,39 @@ int main(int argc, char **argv) {
 }
 `;
 
+/** Prints who it runs as: uid, gid, then the supplementary groups. */
+const IDS = `#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  gid_t groups[16];
+  int n = getgroups(16, groups);
+  printf("%d %d", (int)getuid(), (int)getgid());
+  for (int i = 0; i < n; i++) printf(" %d", (int)groups[i]);
+  printf("\\n");
+  return 0;
+}
+`;
+
+/** What a runtime gives a container: /proc, /dev/null, a /dev/shm any user may create files in. */
+const RUNTIME = `#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+int main(void) {
+  struct stat st;
+  int proc = stat("/proc/self/status", &st);
+  int null = open("/dev/null", O_WRONLY);
+  int shm = open("/dev/shm/segment", O_RDWR | O_CREAT, 0600);
+  printf("%s %s %s\\n", proc == 0 ? "proc" : "-", null >= 0 ? "null" : "-", shm >= 0 ? "shm" : "-");
+  return 0;
+}
+`;
+const FULL_ROOT = join(realpathSync(temp.path), 'full-root');
+
 beforeAll(() => {
   compile(PROGRAM, join(ROOT, 'bin', 't'), { flags: ['-static', '-O2'] });
+  compile(RUNTIME, join(FULL_ROOT, 'bin', 'runtime'), { flags: ['-static', '-O2'] });
+  for (const dir of ['proc', 'dev', 'tmp']) mkdirSync(join(FULL_ROOT, dir));
+  compile(IDS, join(ROOT, 'bin', 'ids'), { flags: ['-static', '-O2'] });
   mkdirSync(join(ROOT, 'data'), { recursive: true });
   mkdirSync(join(ROOT, 'etc'), { recursive: true });
   writeFileSync(join(ROOT, 'data', 'rel.txt'), 'relative\n');
@@ -106,6 +137,36 @@ describe('root', () => {
       ok: false,
       failedErrnos: ['ENOENT'],
     });
+  });
+
+  it('runs the command as the user given, its uid set after the chroot, and reports nothing of the launchers', async () => {
+    const report = await trace(['/bin/ids'], {
+      root: ROOT,
+      user: { uid: 65534, gid: 65533, groups: [65532] },
+      stdio: 'pipe',
+    });
+    expect(report.stderr?.toString()).toBe('');
+    expect(report.stdout?.toString()).toBe('65534 65533 65532\n');
+    expect(report.exitCode).toBe(0);
+    // setpriv and unshare ran on the host before the chroot: none of their paths is reported, only
+    // the command's and the launcher's --wd (/).
+    const own = ['/', '/bin/ids', '/proc/self/exe'];
+    expect(report.paths.map((p) => p.path).filter((path) => !own.includes(path))).toEqual([]);
+    expect(report.processes[0]).toMatchObject({ executable: '/bin/ids', argv: ['/bin/ids'], exitCode: 0 });
+  });
+
+  it("gives a root that has the mount points the runtime's /proc and /dev (as a user too), leaving the root as it was", async () => {
+    const report = await trace(['/bin/runtime'], {
+      root: FULL_ROOT,
+      user: { uid: 65534, gid: 65534, groups: [] },
+      stdio: 'pipe',
+    });
+    expect(report.stdout?.toString()).toBe('proc null shm\n');
+    expect(readdirSync(join(FULL_ROOT, 'dev'))).toEqual([]);
+    // A root without them (ROOT above) is not given any: nothing is made in it.
+    const bare = await trace(['/bin/t'], { root: ROOT, cwd: '/data', stdio: 'pipe' });
+    expect(bare.exitCode).toBe(0);
+    expect(readdirSync(ROOT).sort()).toEqual(['bin', 'data', 'etc']);
   });
 
   it('refuses a command that is not inside the root, even if the host has it', async () => {
