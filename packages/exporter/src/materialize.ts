@@ -112,7 +112,7 @@ function writeTree(options: MaterializeOptions, staging: string): Materialized {
       gid: stat.gid,
       sha256: null,
       ...(linkedTo === undefined ? {} : { hardLinkOf: linkedTo }),
-      reasons: entry.reasons.map(describeReason),
+      reasons: describeReasons(entry.reasons),
     });
     options.onProgress?.(++done, files.length);
   }
@@ -137,7 +137,7 @@ function writeTree(options: MaterializeOptions, staging: string): Materialized {
       gid: stat?.gid ?? 0,
       sha256: null,
       target: entry.target!,
-      reasons: entry.reasons.map(describeReason),
+      reasons: describeReasons(entry.reasons),
     });
   }
 
@@ -176,7 +176,7 @@ function writeTree(options: MaterializeOptions, staging: string): Materialized {
       uid: stat?.uid ?? 0,
       gid: stat?.gid ?? 0,
       sha256: null,
-      reasons: directories.get(dir)!.map(describeReason),
+      reasons: describeReasons(directories.get(dir)!),
     });
   }
   // The staging folder becomes the image root: root-owned, 0755, like any image's `/`.
@@ -196,6 +196,16 @@ export function safeJoin(base: string, path: string): string {
     throw new ExportError('EXPORT_PATH_ESCAPES_ROOT', `${path}: would be written outside the export`);
   }
   return joined;
+}
+
+/**
+ * A path's reasons as the report and the explain record give them: sorted, because they were found
+ * in the trace's process order, which differs from run to run when the check runs programs in
+ * parallel (a pipeline's `tr` and `paste` each needing libc), and the record ships in the image,
+ * whose bytes must not depend on it.
+ */
+function describeReasons(reasons: readonly Reason[]): string[] {
+  return reasons.map(describeReason).sort();
 }
 
 export function describeReason(reason: Reason): string {
