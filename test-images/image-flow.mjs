@@ -40,19 +40,28 @@ function imageOptions(lines, exportLine) {
 }
 
 /**
+ * The scenario's `RUN dit export --path /export ...` line (a shell command line, as RUN runs it) and
+ * its final stage as image options: what the --image and minify flows (minify-flow.mjs) run instead
+ * of the FROM scratch stage. One reading of the Dockerfile for both.
+ */
+export function exportSpec(dir, name) {
+  const dockerfile = readFileSync(join(dir, 'Dockerfile'), 'utf8');
+  const lines = instructions(dockerfile);
+  const run = lines.find(([op, rest]) => op === 'RUN' && /^dit export .*--path \/export\b/.test(rest));
+  if (run === undefined) throw new Error(`no "RUN dit export --path /export" in ${name}/Dockerfile`);
+  return { dockerfile, exportLine: run[1], imageOptions: imageOptions(lines, run[1]) };
+}
+
+/**
  * Builds `dit-test/NAME-image` from the scenario's build stage with `dit export --image`, loads it,
  * and checks it as the scenario checks its final image. Returns a result row like runScenario's.
  */
 export async function imageFlow({ name, dir, context, podman, build, expected, imageSize }) {
-  const dockerfile = readFileSync(join(dir, 'Dockerfile'), 'utf8');
-  const lines = instructions(dockerfile);
-  const run = lines.find(([op, rest]) => op === 'RUN' && /^dit export .*--path \/export\b/.test(rest));
-  if (run === undefined)
-    throw new Error(`image flow: no "RUN dit export --path /export" in ${name}/Dockerfile`);
+  const { dockerfile, exportLine: line, imageOptions: options } = exportSpec(dir, name);
   const tag = `localhost/dit-test/${name}-image:latest`;
-  const exportLine = run[1].replace(
+  const exportLine = line.replace(
     /--path \/export\b/,
-    `--image docker-archive:/dit-image.tar:${tag} ${imageOptions(lines, run[1])}`,
+    `--image docker-archive:/dit-image.tar:${tag} ${options}`,
   );
   writeFileSync(
     join(context, 'Dockerfile.image'),

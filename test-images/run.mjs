@@ -28,10 +28,14 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ensureDebianRoot } from '../test-support/debian-root.mjs';
 import { imageFlow } from './image-flow.mjs';
+import { minifyFlows } from './minify-flow.mjs';
+import { packagesCheck, packagesCheckSelfTest, SELF_TEST } from './packages-check.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = join(HERE, '..');
 const TARBALL = join(REPO, 'dist', 'dit.tar');
+// dit on this machine, for dit minify: the same bundle as dit.tar, unpacked by `pnpm bundle`.
+const DIT = join(REPO, 'dist', 'dit-bundle', 'dit');
 const BASE = 'debian:bookworm-slim';
 // Every image and intermediate layer these builds make carries this label, so that the runner can
 // find and delete the ones a later run superseded without touching anyone else's images.
@@ -124,27 +128,52 @@ async function runScenario(name) {
     podman([...build, '--target', 'build', '-t', `${image}-build`, context]);
     podman([...build, '-t', image, context]);
     const checkFile = join(dir, 'check.mjs');
-    const output = existsSync(checkFile)
-      ? await (await import(checkFile)).check({ image, podman })
-      : podman(['run', '--rm', '--network', 'none', image]);
+    const checkImage = async (tag) =>
+      existsSync(checkFile)
+        ? await (await import(checkFile)).check({ image: tag, podman })
+        : podman(['run', '--rm', '--network', 'none', tag]);
+    const output = await checkImage(image);
     const expected = readFileSync(join(dir, 'expected.txt'), 'utf8');
     // absent.txt: what must not be in the final image (a shell, the clients the probes used).
     const absentFile = join(dir, 'absent.txt');
     const absent = existsSync(absentFile) ? readFileSync(absentFile, 'utf8').split('\n').filter(Boolean) : [];
-    const files = absent.length > 0 ? filesOf(image) : new Set();
-    const present = absent.filter((path) => files.has(path.replace(/^\/+/, '')));
-    const passed = output === expected && present.length === 0;
+    const absentFrom = (tag) => {
+      const files = absent.length > 0 ? filesOf(tag) : new Set();
+      return absent.filter((path) => files.has(path.replace(/^\/+/, '')));
+    };
+    const present = absentFrom(image);
+    // The export's status.d against the build stage's dpkg (packages-check.mjs).
+    const packages = packagesCheck({ buildImage: `${image}-build`, podman });
+    const passed = output === expected && present.length === 0 && packages.passed;
+    const problems = [
+      ...(present.length > 0 ? [`the final image holds what it must not: ${present.join(', ')}`] : []),
+      ...packages.problems.map((problem) => `status.d: ${problem}`),
+    ];
     // The same scenario without a FROM scratch stage: dit export --image, podman load (image-flow.mjs).
     const viaImage = await imageFlow({ name, dir, context, podman, build, expected, imageSize }).catch(
       (error) => ({ name: `${name} (--image)`, passed: false, error: error.message }),
     );
+    // The build stage as an existing image, made small by dit minify (minify-flow.mjs).
+    const viaMinify = await minifyFlows({
+      name,
+      dir,
+      podman,
+      dit: DIT,
+      buildImage: `${image}-build`,
+      finalImage: image,
+      expected,
+      checkImage,
+      absentFrom,
+      imageSize,
+      ensureFreeSpace,
+    });
     return {
       viaImage: { ...viaImage, buildBytes: imageSize(`${image}-build`) },
+      viaMinify,
       name,
       passed,
-      ...(present.length > 0
-        ? { error: `the final image holds what it must not: ${present.join(', ')}` }
-        : {}),
+      ...(problems.length > 0 ? { error: problems.join('\n') } : {}),
+      packages: packages.packages,
       output,
       expected,
       finalBytes: imageSize(image),
@@ -212,7 +241,8 @@ function mib(bytes) {
 
 /** A horizontal bar chart, final image against build stage, on one logarithmic scale. */
 function sizesSvg(results) {
-  const rows = results.filter((r) => r.finalBytes !== undefined);
+  // The FROM scratch and --image rows, as before the minify flows: their rows are in the table.
+  const rows = results.filter((r) => r.finalBytes !== undefined && !r.name.includes('(minify'));
   const width = 760;
   const left = 150;
   const barArea = width - left - 90;
@@ -262,8 +292,8 @@ function writeReadme(results, totalSeconds) {
     .filter((r) => r.finalBytes !== undefined || !r.passed)
     .map((r) =>
       r.finalBytes === undefined
-        ? `| ${r.name} | | | | FAIL |`
-        : `| ${r.name} | ${mib(r.buildBytes).toFixed(0)} MiB | ${mib(r.finalBytes).toFixed(1)} MiB | ${((1 - r.finalBytes / r.buildBytes) * 100).toFixed(1)}% | ${r.passed ? 'pass' : 'FAIL'} |`,
+        ? `| ${r.name} | | | | | FAIL |`
+        : `| ${r.name} | ${mib(r.buildBytes).toFixed(0)} MiB | ${mib(r.finalBytes).toFixed(1)} MiB | ${((1 - r.finalBytes / r.buildBytes) * 100).toFixed(1)}% | ${r.packages?.length ?? ''} | ${r.passed ? 'pass' : 'FAIL'} |`,
     );
   const table = [
     `Last run: ${new Date().toISOString().slice(0, 10)}, ${results.length} scenarios in ${(totalSeconds / 60).toFixed(1)} minutes (podman ${podman(
@@ -274,8 +304,8 @@ function writeReadme(results, totalSeconds) {
     '',
     '![Image sizes](sizes.svg)',
     '',
-    '| scenario | build stage | final image | saved | result |',
-    '|---|---|---|---|---|',
+    '| scenario | build stage | final image | saved | status.d packages | result |',
+    '|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
   const start = '<!-- sizes:start -->';
@@ -320,18 +350,23 @@ async function main() {
     log(`${name}: building and running`);
     const result = await runScenario(name);
     results.push(result);
-    if (result.viaImage) {
-      results.push(result.viaImage);
-      const via = result.viaImage;
+    for (const via of [result.viaImage, ...(result.viaMinify ?? [])].filter(Boolean)) {
+      results.push(via);
       log(
-        `${via.name}: ${via.passed ? `pass (${mib(via.finalBytes).toFixed(1)} MiB)` : `FAIL\n${via.error ?? `${via.output} != ${via.expected}`}`}`,
+        `${via.name}: ${via.passed ? `pass (${mib(via.finalBytes).toFixed(1)} MiB${via.seconds === undefined ? '' : `, ${via.seconds.toFixed(0)} s`})` : `FAIL\n${via.error ?? `${via.output} != ${via.expected}`}`}`,
       );
+    }
+    // Once per run, on the first build stage made: the status.d check must fail a tampered export.
+    if (!results.some((r) => r.name === SELF_TEST) && result.buildBytes !== undefined) {
+      const selfTest = packagesCheckSelfTest({ buildImage: `localhost/dit-test/${name}-build`, podman });
+      results.push(selfTest);
+      log(`${selfTest.name}: ${selfTest.passed ? 'pass' : `FAIL\n${selfTest.error}`}`);
     }
     // Now, not at the end: the peak stays at one scenario's new layers, not all seven's.
     pruneSupersededImages();
     if (result.passed) {
       log(
-        `${name}: pass (${mib(result.finalBytes).toFixed(1)} MiB, build stage ${mib(result.buildBytes).toFixed(0)} MiB, ${result.seconds.toFixed(0)} s)`,
+        `${name}: pass (${mib(result.finalBytes).toFixed(1)} MiB, build stage ${mib(result.buildBytes).toFixed(0)} MiB, status.d ${result.packages.length} packages = dpkg -S, ${result.seconds.toFixed(0)} s)`,
       );
     } else if (result.error) {
       log(`${name}: FAIL\n${result.error}`);
