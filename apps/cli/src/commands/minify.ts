@@ -31,6 +31,7 @@ Options:
   --no-verify            do not run CMD inside the export afterwards
   --keep-setuid          keep setuid/setgid bits (dropped by default)
   --no-package-metadata  leave out what scanners read
+  --no-explain-record    leave out /var/lib/dit/explain.json (why each file is in; dit explain --path)
   --force                replace a non-empty --path
   -q, --quiet            no progress on stderr
   -h, --help             show this help
@@ -63,6 +64,7 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
       'no-verify': { type: 'boolean' },
       'keep-setuid': { type: 'boolean' },
       'no-package-metadata': { type: 'boolean' },
+      'no-explain-record': { type: 'boolean' },
       force: { type: 'boolean' },
       ...IMAGE_OPTIONS,
       ...SERVICE_OPTIONS,
@@ -129,6 +131,7 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
       verify: !values['no-verify'],
       keepSetuid: values['keep-setuid'],
       packageMetadata: !values['no-package-metadata'],
+      explainRecord: !values['no-explain-record'],
       force: values.force,
       image: image.settings,
       toolVersion: ditVersion(),
