@@ -296,7 +296,7 @@ function writeReadme(results, totalSeconds) {
         : `| ${r.name} | ${mib(r.buildBytes).toFixed(0)} MiB | ${mib(r.finalBytes).toFixed(1)} MiB | ${((1 - r.finalBytes / r.buildBytes) * 100).toFixed(1)}% | ${r.packages?.length ?? ''} | ${r.passed ? 'pass' : 'FAIL'} |`,
     );
   const table = [
-    `Last run: ${new Date().toISOString().slice(0, 10)}, ${results.length} scenarios in ${(totalSeconds / 60).toFixed(1)} minutes (podman ${podman(
+    `Last run: ${new Date().toISOString().slice(0, 10)}, ${results.length} results (every scenario in each flow) in ${(totalSeconds / 60).toFixed(1)} minutes (podman ${podman(
       ['--version'],
     )
       .trim()
