@@ -49,14 +49,22 @@ interface ServiceValues {
 }
 
 /**
- * The service spec, or undefined when none of its options is given. `argv`: dit export's own
- * arguments, read again only for the order in which --probe and --probe-http were given.
+ * The service spec, or undefined when none of its options is given. `argv`: the command's own
+ * arguments, read again only for the order in which --probe and --probe-http were given. With
+ * `image`, --stop-signal alone is the image's StopSignal, not a stray server option.
  */
 export function parseServiceOptions(
-  values: ServiceValues,
+  given: ServiceValues,
   argv: readonly string[],
-  who: 'export' | 'minify' = 'export',
+  who: 'export' | 'minify',
+  { image }: { image: boolean },
 ): ServiceSpec | undefined {
+  const serverless =
+    !given.probe?.length &&
+    !given['probe-http']?.length &&
+    given.ready === undefined &&
+    given['ready-tcp'] === undefined;
+  const values = image && serverless ? { ...given, 'stop-signal': undefined } : given;
   const commands = [...(values.probe ?? [])];
   const urls = [...(values['probe-http'] ?? [])];
   const probes: Probe[] = [];

@@ -4,7 +4,15 @@
  * loaded and run with the same output.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDebianRoot } from '../../../test-support/debian-root.mjs';
@@ -222,7 +230,10 @@ CMD ["/app/data.txt"]
         '--include',
         '/app',
         // One of the two leaves the record of why each file is in out, the other keeps it.
-        ...(format === 'docker-archive' ? ['--no-explain-record'] : []),
+        ...(format === 'docker-archive'
+          ? ['--no-explain-record']
+          : // dit export's outputs besides the image, from the same option table.
+            ['--sbom', `spdx-json:${T}/small.spdx.json`, '--tar', `${T}/small.files.tar`]),
         '-q',
       );
       expect(stderr).toMatch(/dit: wrote docker-archive:/);
@@ -257,6 +268,13 @@ CMD ["/app/data.txt"]
       expect(listing).not.toContain('old.txt');
       expect(listing).not.toContain('usr/share/doc/');
       expect(listing.includes('var/lib/dit/explain.json')).toBe(format !== 'docker-archive');
+      if (format === 'oci-archive') {
+        const spdx = JSON.parse(readFileSync(`${T}/small.spdx.json`, 'utf8'));
+        expect(spdx.spdxVersion).toBe('SPDX-2.3');
+        // The minified image's Debian packages (libc6 for the dynamic hello) are in its SBOM.
+        expect(spdx.packages.map((p: { name: string }) => p.name)).toContain('libc6');
+        expect(tool('tar', '-tf', `${T}/small.files.tar`).stdout).toContain('app/data.txt');
+      }
       expect(existsSync(small)).toBe(true);
     });
   }

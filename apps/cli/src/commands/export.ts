@@ -3,17 +3,12 @@ import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes } from '@dit/explain';
-import {
-  ExportError,
-  type ExportReport,
-  exportImage,
-  type ProgressEvent,
-  type SbomOutput,
-} from '@dit/exporter';
+import { ExportError, type ExportReport, exportImage, type ProgressEvent } from '@dit/exporter';
 import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
+import { EXPORT_OPTIONS, parseExportOptions } from '../export-options.js';
 import { IMAGE_HELP, IMAGE_OPTIONS, parseImageOptions } from '../image-options.js';
 import { EXIT, type Io, UsageError } from '../io.js';
-import { abortOnSignals, Interrupted, parseEnvOptions, parseTimeout } from '../run-options.js';
+import { abortOnSignals, Interrupted } from '../run-options.js';
 import { parseServiceOptions, SERVICE_HELP, SERVICE_OPTIONS } from '../service-options.js';
 import { exportWithImages, isImageError } from './export-image.js';
 
@@ -82,23 +77,9 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     args: own,
     allowPositionals: true,
     options: {
-      path: { type: 'string' },
-      binary: { type: 'string', multiple: true },
-      include: { type: 'string', multiple: true },
-      exclude: { type: 'string', multiple: true },
+      ...EXPORT_OPTIONS,
       root: { type: 'string' },
       'library-path': { type: 'string' },
-      force: { type: 'boolean' },
-      'keep-setuid': { type: 'boolean' },
-      'no-verify': { type: 'boolean' },
-      timeout: { type: 'string' },
-      report: { type: 'string' },
-      tar: { type: 'string' },
-      sbom: { type: 'string', multiple: true },
-      dedupe: { type: 'boolean' },
-      'no-package-metadata': { type: 'boolean' },
-      'no-explain-record': { type: 'boolean' },
-      env: { type: 'string', multiple: true },
       'keep-env': { type: 'boolean' },
       ...IMAGE_OPTIONS,
       ...SERVICE_OPTIONS,
@@ -123,20 +104,8 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
       'export: give a command after --, or --binary, or --include: there is nothing to export',
     );
   }
-  const timeoutMs = parseTimeout(values.timeout, 'export');
-
-  const sbom = (values.sbom ?? []).map(parseSbomOption);
-  const setEnv = parseEnvOptions(values.env ?? [], 'export');
-  // --stop-signal is also the image's StopSignal: with --image and no server it is not stray.
-  const serverless =
-    !values.probe?.length &&
-    !values['probe-http']?.length &&
-    values.ready === undefined &&
-    values['ready-tcp'] === undefined;
-  const service = parseServiceOptions(
-    values.image?.length && serverless ? { ...values, 'stop-signal': undefined } : values,
-    own,
-  );
+  const shared = parseExportOptions(values, 'export');
+  const service = parseServiceOptions(values, own, 'export', { image: Boolean(values.image?.length) });
   if (service !== undefined && command.length === 0) {
     throw new UsageError('export: a server needs its command after -- (the probes ask it)');
   }
@@ -162,30 +131,17 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   let report: ExportReport;
   try {
     const exportOptions = {
+      ...shared,
       path: values.path as string,
       command,
-      binaries: values.binary,
-      include: values.include,
-      exclude: values.exclude,
       root: values.root,
       libraryPath: values['library-path'],
-      force: values.force,
-      keepSetuid: values['keep-setuid'],
-      verify: !values['no-verify'],
-      timeoutMs,
       // The image's environment unless --keep-env: the build's HOME and variables would make the
       // proof pass where the runtime fails.
       env: values['keep-env'] ? process.env : undefined,
-      setEnv,
       service,
       // An image gets the users it runs as (identity.ts in @dit/exporter); --user alone asks for them too.
       identity: image.references.length > 0 || values.user !== undefined ? { user: values.user } : undefined,
-      tar: values.tar,
-      report: values.report,
-      dedupe: values.dedupe,
-      packageMetadata: !values['no-package-metadata'],
-      explainRecord: !values['no-explain-record'],
-      sbom,
       toolVersion: ditVersion(),
       onProgress: progress,
       signal: interruption.signal,
@@ -248,25 +204,6 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     for (const path of verification.missing) io.stderr(`  --include ${path}\n`);
   }
   return EXIT.incomplete;
-}
-
-const SBOM_FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
-
-/** `cyclonedx-json:FILE`, `spdx-json:FILE`, or a plain FILE (CycloneDX): a prefix that is no format is part of the name. */
-function parseSbomOption(value: string): SbomOutput {
-  const colon = value.indexOf(':');
-  const prefix = colon < 0 ? '' : value.slice(0, colon);
-  const format = SBOM_FORMATS.find((known) => known === prefix);
-  if (format === undefined) {
-    if (/^[a-z]+-json$/.test(prefix)) {
-      throw new UsageError(
-        `export: --sbom ${value}: unknown format ${prefix} (${SBOM_FORMATS.join(' or ')})`,
-      );
-    }
-    return { format: 'cyclonedx-json', file: value };
-  }
-  if (colon === value.length - 1) throw new UsageError(`export: --sbom ${value}: no file after the format`);
-  return { format, file: value.slice(colon + 1) };
 }
 
 /** dit's version for SBOMs: written into the bundles at build time, else read from the CLI's package.json. */

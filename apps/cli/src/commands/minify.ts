@@ -3,9 +3,10 @@ import { parseArgs } from 'node:util';
 import { ExportError, type ProgressEvent } from '@dit/exporter';
 import { ImageError, minifyImage, parseImageReference } from '@dit/image';
 import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
+import { EXPORT_OPTIONS, parseExportOptions } from '../export-options.js';
 import { IMAGE_HELP, IMAGE_OPTIONS, parseImageOptions } from '../image-options.js';
 import { EXIT, type Io, UsageError } from '../io.js';
-import { abortOnSignals, Interrupted, parseEnvOptions, parseTimeout } from '../run-options.js';
+import { abortOnSignals, Interrupted } from '../run-options.js';
 import { parseServiceOptions, SERVICE_HELP, SERVICE_OPTIONS } from '../service-options.js';
 import { ditVersion } from './export.js';
 import { imageLines } from './export-image.js';
@@ -27,6 +28,9 @@ Options:
   --env K=V              set a variable for CMD and in DEST's Env (repeatable)
   --path DIR             also keep the export as a folder
   --report FILE          write dit export's JSON report
+  --tar FILE             also write the export as a tar archive
+  --sbom [FORMAT:]FILE   also write an SBOM: cyclonedx-json (default) or spdx-json (repeatable)
+  --dedupe               store identical files once, as hard links
   --timeout SECONDS      kill CMD (and everything it started) after this long
   --no-verify            do not run CMD inside the export afterwards
   --keep-setuid          keep setuid/setgid bits (dropped by default)
@@ -54,18 +58,7 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
     args: own,
     allowPositionals: true,
     options: {
-      include: { type: 'string', multiple: true },
-      exclude: { type: 'string', multiple: true },
-      binary: { type: 'string', multiple: true },
-      env: { type: 'string', multiple: true },
-      path: { type: 'string' },
-      report: { type: 'string' },
-      timeout: { type: 'string' },
-      'no-verify': { type: 'boolean' },
-      'keep-setuid': { type: 'boolean' },
-      'no-package-metadata': { type: 'boolean' },
-      'no-explain-record': { type: 'boolean' },
-      force: { type: 'boolean' },
+      ...EXPORT_OPTIONS,
       ...IMAGE_OPTIONS,
       ...SERVICE_OPTIONS,
       quiet: { type: 'boolean', short: 'q' },
@@ -93,20 +86,10 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
   const source = reference(positionals[0]!, 'SRC');
   const destination = reference(positionals[1]!, 'DEST');
   const image = parseImageOptions(values, 'minify');
-  const setEnv = parseEnvOptions(values.env ?? [], 'minify');
-  const timeoutMs = parseTimeout(values.timeout, 'minify');
+  const shared = parseExportOptions(values, 'minify');
   // A server (any probe or readiness check) is started, probed and stopped as by dit export; without
   // one, --stop-signal is only the image's StopSignal.
-  const serverless =
-    !values.probe?.length &&
-    !values['probe-http']?.length &&
-    values.ready === undefined &&
-    values['ready-tcp'] === undefined;
-  const service = parseServiceOptions(
-    serverless ? { ...values, 'stop-signal': undefined } : values,
-    own,
-    'minify',
-  );
+  const service = parseServiceOptions(values, own, 'minify', { image: true });
   const progress = (event: ProgressEvent) => {
     if (values.quiet) return;
     if (event.stage === 'trace')
@@ -117,22 +100,11 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
   try {
     if (!values.quiet) io.stderr(`dit: unpacking ${positionals[0]}\n`);
     const { report, images } = await minifyImage({
+      ...shared,
       source,
       targets: [destination, ...image.references],
       command,
-      path: values.path,
-      include: values.include,
-      exclude: values.exclude,
-      binaries: values.binary,
-      setEnv,
       service,
-      report: values.report,
-      timeoutMs,
-      verify: !values['no-verify'],
-      keepSetuid: values['keep-setuid'],
-      packageMetadata: !values['no-package-metadata'],
-      explainRecord: !values['no-explain-record'],
-      force: values.force,
       image: image.settings,
       toolVersion: ditVersion(),
       onProgress: progress,
