@@ -31,6 +31,8 @@ export interface ServiceOutcome {
 
 /** Pause between readiness attempts: short enough not to add much to the time to ready. */
 const RETRY_MS = 100;
+/** The longest one readiness attempt may take; each gets less only when --ready-timeout has less left. */
+const PROBE_ATTEMPT_MS = 5000;
 
 /**
  * Supervises a started service. `stopTimeoutFails`: a service still running after the stop timeout
@@ -69,11 +71,16 @@ export async function superviseService(
         0,
       );
     }
-    lastAnswer = await runProbe(ready, Math.max(1, Math.min(left, 5000)));
-    if (lastAnswer === null) break;
-    if (lastAnswer.answered && spec.ready === undefined) {
+    const attemptMs = Math.max(1, Math.min(left, PROBE_ATTEMPT_MS));
+    const answer = await runProbe(ready, attemptMs);
+    if (answer === null) break;
+    // An attempt cut short by what was left of --ready-timeout (it may get 1 ms) says no more than
+    // that time ran out: the failure names the last full attempt's answer (ECONNREFUSED, …) instead.
+    const cutShort = attemptMs < PROBE_ATTEMPT_MS && !answer.answered && lastAnswer !== null;
+    if (!cutShort) lastAnswer = answer;
+    if (answer.answered && spec.ready === undefined) {
       return fail(
-        `${describeProbe(ready)} failed: ${lastAnswer.why}`,
+        `${describeProbe(ready)} failed: ${answer.why}`,
         Math.round(performance.now() - started),
         0,
       );
