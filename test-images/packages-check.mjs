@@ -62,27 +62,17 @@ echo '@@ end'
 echo "$status"
 `;
 
-function sections(text) {
-  const result = new Map();
-  let current = null;
-  for (const line of text.split('\n')) {
-    const open = /^@@ (\S+)/.exec(line);
-    if (open) {
-      current = [];
-      result.set(open[1], current);
-    } else if (current !== null) current.push(line);
-  }
-  return result;
-}
-
-/** `@@@ NAME` blocks of a section, NAME -> lines. */
-function blocks(lines) {
+/**
+ * Lines grouped under the marker lines that open them (`MARKER NAME`), NAME -> the lines after it:
+ * the script's `@@ SECTION`s, and the `@@@ PACKAGE` blocks inside a section.
+ */
+function groups(lines, marker) {
   const result = new Map();
   let current = null;
   for (const line of lines) {
-    if (line.startsWith('@@@ ')) {
+    if (line.startsWith(marker)) {
       current = [];
-      result.set(line.slice(4), current);
+      result.set(line.slice(marker.length), current);
     } else if (current !== null) current.push(line);
   }
   return result;
@@ -172,7 +162,7 @@ function owners(files, search, diversions, below) {
  */
 export function packagesCheck({ buildImage, podman, before = '' }) {
   const output = podman(['run', '--rm', '--network', 'none', buildImage, 'sh', '-c', `${before}\n${SCRIPT}`]);
-  const parts = sections(output);
+  const parts = groups(output.split('\n'), '@@ ');
   const files = (parts.get('files') ?? []).filter(Boolean);
   const recorded = (parts.get('recorded') ?? []).filter(Boolean).map(bare);
   const problems = [];
@@ -196,8 +186,8 @@ export function packagesCheck({ buildImage, podman, before = '' }) {
   }
 
   // 2. each record's fields against dpkg -s.
-  const dpkgS = blocks(parts.get('dpkg-s') ?? []);
-  const records = blocks(parts.get('records') ?? []);
+  const dpkgS = groups(parts.get('dpkg-s') ?? [], '@@@ ');
+  const records = groups(parts.get('records') ?? [], '@@@ ');
   for (const name of recorded) {
     const want = fields(dpkgS.get(name) ?? []);
     const have = fields(records.get(name) ?? []);
