@@ -35,7 +35,15 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chunkForArgMax, DIT_BIN, machine, median, printTable } from '../lib/shared.mjs';
+import {
+  chosenRounds,
+  chosenTools,
+  chunkForArgMax,
+  DIT_BIN,
+  machine,
+  median,
+  printTable,
+} from '../lib/shared.mjs';
 import { HASH_GOALS } from './goal.mjs';
 
 const LIB_DIR = '/usr/lib/x86_64-linux-gnu';
@@ -56,10 +64,8 @@ export async function benchHash({
   options = {},
   progress = (line = '') => process.stderr.write(`${line}\n`),
 } = {}) {
-  const asked = typeof options.tools === 'string' ? options.tools.split(',').map((t) => t.trim()) : ALL_TOOLS;
-  const known = asked.filter((tool) => ALL_TOOLS.includes(tool));
-  const tools = known.length > 0 ? known : ALL_TOOLS;
-  const rounds = Math.max(1, Number(options.rounds ?? DEFAULT_ROUNDS) || DEFAULT_ROUNDS);
+  const tools = chosenTools(options, ALL_TOOLS);
+  const rounds = chosenRounds(options, DEFAULT_ROUNDS);
   const partial = tools.length !== ALL_TOOLS.length;
   const dit = typeof options.dit === 'string' ? options.dit : DIT_BIN;
   if ((tools.includes('dit') || tools.includes('dit-ts')) && !existsSync(dit)) {

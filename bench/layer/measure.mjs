@@ -23,7 +23,16 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GNU_TIME } from '../lib/gnu-time.mjs';
-import { BenchError, DIT_BIN, dpkgVersion, gitRevision, median, printTable } from '../lib/shared.mjs';
+import {
+  BenchError,
+  chosenRounds,
+  chosenTools,
+  DIT_BIN,
+  dpkgVersion,
+  gitRevision,
+  median,
+  printTable,
+} from '../lib/shared.mjs';
 import { LAYER_GOALS } from './goal.mjs';
 
 const ALL_TOOLS = ['dit', 'dit-ts', 'pigz'];
@@ -41,10 +50,8 @@ export async function benchLayer({
   options = {},
   progress = (line = '') => process.stderr.write(`${line}\n`),
 } = {}) {
-  const asked = typeof options.tools === 'string' ? options.tools.split(',').map((t) => t.trim()) : ALL_TOOLS;
-  const known = asked.filter((tool) => ALL_TOOLS.includes(tool));
-  const tools = known.length > 0 ? known : ALL_TOOLS;
-  const rounds = Math.max(1, Number(options.rounds ?? DEFAULT_ROUNDS) || DEFAULT_ROUNDS);
+  const tools = chosenTools(options, ALL_TOOLS);
+  const rounds = chosenRounds(options, DEFAULT_ROUNDS);
   const level = Number(options.level ?? 6) || 6;
   const partial = tools.length !== ALL_TOOLS.length || level !== 6;
   for (const file of [DIT_BIN, ...BUILT]) {

@@ -114,3 +114,26 @@ export function chunkForArgMax(fixedArgv, args, env = process.env) {
   if (current.length > 0) chunks.push(current);
   return { chunks, argMax };
 }
+
+/**
+ * `--tools a,b`: the named ones of `all`, in the order given; names a benchmark does not know are
+ * left out, and nothing known (or no --tools) means all of them.
+ *
+ * @param {Record<string, string | boolean | undefined>} options
+ * @param {string[]} all
+ */
+export function chosenTools(options, all) {
+  const asked = typeof options.tools === 'string' ? options.tools.split(',').map((t) => t.trim()) : all;
+  const known = asked.filter((tool) => all.includes(tool));
+  return known.length > 0 ? known : all;
+}
+
+/**
+ * `--rounds N`: at least 1; missing or not a number means `fallback`.
+ *
+ * @param {Record<string, string | boolean | undefined>} options
+ * @param {number} fallback
+ */
+export function chosenRounds(options, fallback) {
+  return Math.max(1, Number(options.rounds ?? fallback) || fallback);
+}
