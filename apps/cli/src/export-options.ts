@@ -1,3 +1,4 @@
+import type { parseArgs } from 'node:util';
 import type { SbomOutput } from '@dit/exporter';
 import { UsageError } from './io.js';
 import { parseEnvOptions, parseTimeout } from './run-options.js';
@@ -26,24 +27,8 @@ export const EXPORT_OPTIONS = {
   'no-explain-record': { type: 'boolean' },
 } as const;
 
-/** What parseArgs gives for EXPORT_OPTIONS. */
-export interface ExportValues {
-  readonly path?: string;
-  readonly binary?: string[];
-  readonly include?: string[];
-  readonly exclude?: string[];
-  readonly env?: string[];
-  readonly force?: boolean;
-  readonly 'keep-setuid'?: boolean;
-  readonly 'no-verify'?: boolean;
-  readonly timeout?: string;
-  readonly report?: string;
-  readonly tar?: string;
-  readonly sbom?: string[];
-  readonly dedupe?: boolean;
-  readonly 'no-package-metadata'?: boolean;
-  readonly 'no-explain-record'?: boolean;
-}
+/** What parseArgs gives for EXPORT_OPTIONS: derived from the table, so the two cannot disagree. */
+type ExportValues = ReturnType<typeof parseArgs<{ options: typeof EXPORT_OPTIONS }>>['values'];
 
 /** EXPORT_OPTIONS as @dit/exporter's ExportOptions names them, checked; `command` names the command in errors. */
 export function parseExportOptions(values: ExportValues, command: 'export' | 'minify') {
