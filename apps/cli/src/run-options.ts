@@ -1,4 +1,6 @@
-import { UsageError } from './io.js';
+import { ExportError } from '@dit/exporter';
+import { ImageError } from '@dit/image';
+import { EXIT, type Io, UsageError } from './io.js';
 
 /**
  * What `dit export` and `dit minify` share about running the check: --timeout, --env, and stopping
@@ -51,4 +53,21 @@ export function abortOnSignals(): { signal: AbortSignal; release: () => void } {
       process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
     },
   };
+}
+
+/**
+ * A typed refusal or write failure of @dit/exporter or @dit/image, reported as the CLI reports them:
+ * one `dit: COMMAND: …` line and exit 3 when something could not be written, else 2 (bad input).
+ * Undefined for any other error, which the caller handles or rethrows.
+ */
+export function exitForFailure(error: unknown, command: 'export' | 'minify', io: Io): number | undefined {
+  const cannotWrite =
+    error instanceof ImageError
+      ? error.code === 'IMAGE_WRITE_FAILED'
+      : error instanceof ExportError
+        ? error.code === 'EXPORT_WRITE_FAILED'
+        : undefined;
+  if (cannotWrite === undefined) return undefined;
+  io.stderr(`dit: ${command}: ${(error as Error).message}\n`);
+  return cannotWrite ? EXIT.cannotWrite : EXIT.usage;
 }

@@ -1,11 +1,5 @@
 import type { ExportOptions, ExportReport } from '@dit/exporter';
-import {
-  exportAsImages,
-  ImageError,
-  type ImageReference,
-  type ImageSettings,
-  type WrittenImage,
-} from '@dit/image';
+import { exportAsImages, type ImageReference, type ImageSettings, type WrittenImage } from '@dit/image';
 import type { Io } from '../io.js';
 
 /**
@@ -45,8 +39,4 @@ export function imageLines(images: readonly WrittenImage[]): string[] {
     (written) =>
       `wrote ${written.reference}: ${written.manifestDigest === null ? '' : `manifest ${written.manifestDigest}, `}image ID ${written.configDigest}, layer ${(written.layer.size / 1024 / 1024).toFixed(1)} MiB`,
   );
-}
-
-export function isImageError(error: unknown): error is ImageError {
-  return error instanceof ImageError;
 }

@@ -3,14 +3,14 @@ import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes } from '@dit/explain';
-import { ExportError, type ExportReport, exportImage, type ProgressEvent } from '@dit/exporter';
+import { type ExportReport, exportImage, type ProgressEvent } from '@dit/exporter';
 import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
 import { EXPORT_OPTIONS, parseExportOptions } from '../export-options.js';
 import { IMAGE_HELP, IMAGE_OPTIONS, parseImageOptions } from '../image-options.js';
 import { EXIT, type Io, UsageError } from '../io.js';
-import { abortOnSignals, Interrupted } from '../run-options.js';
+import { abortOnSignals, exitForFailure, Interrupted } from '../run-options.js';
 import { parseServiceOptions, SERVICE_HELP, SERVICE_OPTIONS } from '../service-options.js';
-import { exportWithImages, isImageError } from './export-image.js';
+import { exportWithImages } from './export-image.js';
 
 export const exportHelp = `Usage: dit export (--path DIR | --image REF...) [options] [-- CMD [ARGS...]]
 
@@ -151,14 +151,8 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
         ? await exportImage(exportOptions)
         : await exportWithImages(exportOptions, image, io);
   } catch (error) {
-    if (isImageError(error)) {
-      io.stderr(`dit: export: ${error.message}\n`);
-      return error.code === 'IMAGE_WRITE_FAILED' ? EXIT.cannotWrite : EXIT.usage;
-    }
-    if (error instanceof ExportError) {
-      io.stderr(`dit: export: ${error.message}\n`);
-      return error.code === 'EXPORT_WRITE_FAILED' ? EXIT.cannotWrite : EXIT.usage;
-    }
+    const failed = exitForFailure(error, 'export', io);
+    if (failed !== undefined) return failed;
     if (error instanceof Interrupted) {
       const left =
         values.path !== undefined && existsSync(resolve(values.path))

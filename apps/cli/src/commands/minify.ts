@@ -1,12 +1,12 @@
 import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ExportError, type ProgressEvent } from '@dit/exporter';
-import { ImageError, minifyImage, parseImageReference } from '@dit/image';
+import type { ProgressEvent } from '@dit/exporter';
+import { minifyImage, parseImageReference } from '@dit/image';
 import { refuseArgumentsNotUtf8 } from '../argument-bytes.js';
 import { EXPORT_OPTIONS, parseExportOptions } from '../export-options.js';
 import { IMAGE_HELP, IMAGE_OPTIONS, parseImageOptions } from '../image-options.js';
 import { EXIT, type Io, UsageError } from '../io.js';
-import { abortOnSignals, Interrupted } from '../run-options.js';
+import { abortOnSignals, exitForFailure, Interrupted } from '../run-options.js';
 import { parseServiceOptions, SERVICE_HELP, SERVICE_OPTIONS } from '../service-options.js';
 import { ditVersion } from './export.js';
 import { imageLines } from './export-image.js';
@@ -125,14 +125,8 @@ export async function minifyCommand(argv: string[], io: Io): Promise<number> {
     for (const path of verification.missing) io.stderr(`  --include ${path}\n`);
     return EXIT.incomplete;
   } catch (error) {
-    if (error instanceof ImageError) {
-      io.stderr(`dit: minify: ${error.message}\n`);
-      return error.code === 'IMAGE_WRITE_FAILED' ? EXIT.cannotWrite : EXIT.usage;
-    }
-    if (error instanceof ExportError) {
-      io.stderr(`dit: minify: ${error.message}\n`);
-      return error.code === 'EXPORT_WRITE_FAILED' ? EXIT.cannotWrite : EXIT.usage;
-    }
+    const failed = exitForFailure(error, 'minify', io);
+    if (failed !== undefined) return failed;
     if (error instanceof Interrupted) {
       io.stderr(
         `dit: minify: stopped by ${error.signal}; the command and what it started were killed, nothing was written\n`,
